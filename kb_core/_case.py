@@ -1,0 +1,250 @@
+"""The case: one treatment request and its documented facts, as frozen values.
+
+A case is validated once, at the edge (:func:`parse_case`); evaluators then read plain
+attributes. ``None`` always means "not documented", never "no".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb_core._schemas import validate
+from kb_core._yaml import line_of, read_document
+from kb_core.errors import CaseError
+
+Date = dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Dates:
+    injury: Date | None = None
+    request: Date | None = None
+    ur_decision: Date | None = None
+
+    @property
+    def decisive(self) -> Date:
+        """The date that chooses the guideline version: request, else the UR decision."""
+        chosen = self.request or self.ur_decision
+        assert chosen is not None  # the schema requires one of them
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    job_title: str | None = None
+    physical_demand_level: str | None = None
+    work_status: str | None = None
+    returned_to_work: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    description: str
+    body_region: str | None = None
+    icd10: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostSurgical:
+    surgery: str | None = None
+    surgery_date: Date | None = None
+    surgery_certified: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    treatment: str
+    body_regions: tuple[str, ...] = ()
+    quantity: int | None = None
+    unit: str | None = None
+    frequency_per_week: float | None = None
+    duration_weeks: float | None = None
+    hours_per_day: float | None = None
+    purpose: str | None = None
+    ur_authorized_quantity: int | None = None
+    post_surgical: PostSurgical | None = None
+
+    @property
+    def weeks(self) -> float | None:
+        """Requested duration, stated or implied by quantity and weekly frequency."""
+        if self.duration_weeks is not None:
+            return self.duration_weeks
+        if self.quantity is not None and self.frequency_per_week:
+            return self.quantity / self.frequency_per_week
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorTreatment:
+    treatment: str
+    body_regions: tuple[str, ...] = ()
+    count: int | None = None
+    start: Date | None = None
+    end: Date | None = None
+    status: str | None = None
+    functional_improvement: bool | None = None
+    plateau: bool | None = None
+    post_surgical: bool | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    musculoskeletal_condition: bool | None = None
+    functional_limitations_preclude_job: bool | None = None
+    fce_valid_below_job_demands: bool | None = None
+    surgical_candidate: bool | None = None
+    tolerance_hours_per_day: float | None = None
+    tolerance_days_per_week: float | None = None
+    return_to_work_goal: str | None = None
+    return_to_work_goal_agreed: bool | None = None
+    screening_completed: bool | None = None
+    likely_to_benefit_from_more_pt: bool | None = None
+    compliance_and_gains_documented: bool | None = None
+    home_exercise_program: bool | None = None
+    medication_reduced_or_not_tolerated: bool | None = None
+    adjunct_to_active_rehabilitation: bool | None = None
+    plan_of_care_recommends_treatment: bool | None = None
+    flare_up: bool | None = None
+    chronic_pain: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    decision: str | None = None
+    approved_quantity: int | None = None
+    failed_criteria: tuple[str, ...] | None = None
+    imr_outcome: str | None = None
+    known_disagreement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A treatment request with its documented facts. Build one with :func:`parse_case`."""
+
+    dates: Dates
+    request: Request
+    case_id: str | None = None
+    description: str | None = None
+    source: str | None = None
+    worker: Worker = field(default_factory=Worker)
+    diagnoses: tuple[Diagnosis, ...] = ()
+    prior_treatments: tuple[PriorTreatment, ...] = ()
+    findings: Findings = field(default_factory=Findings)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    expected: Expected | None = None
+    path: str | None = None
+
+    def prior(self, *treatments: str) -> tuple[PriorTreatment, ...]:
+        """Prior treatments of the given kinds, in the order documented."""
+        return tuple(p for p in self.prior_treatments if p.treatment in treatments)
+
+
+def _date(value: str | None, path: str, where: str, document: Any, location: tuple[Any, ...]) -> Date | None:
+    if value is None:
+        return None
+    try:
+        return Date.fromisoformat(value)
+    except ValueError:
+        raise CaseError(
+            f"'{value}' is not a calendar date",
+            path=path,
+            line=line_of(document, location),
+            where=where,
+            fix="write the date as YYYY-MM-DD",
+        ) from None
+
+
+def parse_case(data: Any, path: str | Path | None = None) -> Case:
+    """Validate a case mapping against ``case.schema.json`` and build a :class:`Case`.
+
+    Raises:
+        CaseError: naming the file, line, key and fix for any invalid or unknown key.
+    """
+    where_file = str(path) if path is not None else "<case>"
+    validate(data, "case", where_file, CaseError)
+
+    def date_at(*location: Any) -> Date | None:
+        node: Any = data
+        for step in location:
+            node = node.get(step) if isinstance(node, Mapping) else None
+            if node is None:
+                return None
+        return _date(node, where_file, ".".join(map(str, location)), data, location)
+
+    dates = Dates(
+        injury=date_at("dates", "injury"),
+        request=date_at("dates", "request"),
+        ur_decision=date_at("dates", "ur_decision"),
+    )
+    req = data["request"]
+    post = req.get("post_surgical")
+    request = Request(
+        treatment=req["treatment"],
+        body_regions=tuple(req.get("body_regions") or ()),
+        quantity=req.get("quantity"),
+        unit=req.get("unit"),
+        frequency_per_week=req.get("frequency_per_week"),
+        duration_weeks=req.get("duration_weeks"),
+        hours_per_day=req.get("hours_per_day"),
+        purpose=req.get("purpose"),
+        ur_authorized_quantity=req.get("ur_authorized_quantity"),
+        post_surgical=None
+        if post is None
+        else PostSurgical(
+            surgery=post.get("surgery"),
+            surgery_date=date_at("request", "post_surgical", "surgery_date"),
+            surgery_certified=post.get("surgery_certified"),
+        ),
+    )
+    priors = []
+    for index, item in enumerate(data.get("prior_treatments") or ()):
+        priors.append(
+            PriorTreatment(
+                treatment=item["treatment"],
+                body_regions=tuple(item.get("body_regions") or ()),
+                count=item.get("count"),
+                start=_date(item.get("start"), where_file, f"prior_treatments[{index}].start", data, ("prior_treatments", index, "start")),
+                end=_date(item.get("end"), where_file, f"prior_treatments[{index}].end", data, ("prior_treatments", index, "end")),
+                status=item.get("status"),
+                functional_improvement=item.get("functional_improvement"),
+                plateau=item.get("plateau"),
+                post_surgical=item.get("post_surgical"),
+                note=item.get("note"),
+            )
+        )
+    expected = data.get("expected")
+    return Case(
+        case_id=data.get("case_id"),
+        description=data.get("description"),
+        source=data.get("source"),
+        dates=dates,
+        worker=Worker(**(data.get("worker") or {})),
+        diagnoses=tuple(Diagnosis(**d) for d in data.get("diagnoses") or ()),
+        request=request,
+        prior_treatments=tuple(priors),
+        findings=Findings(**(data.get("findings") or {})),
+        extra=dict(data.get("extra") or {}),
+        notes=tuple(data.get("notes") or ()),
+        expected=None
+        if expected is None
+        else Expected(
+            decision=expected.get("decision"),
+            approved_quantity=expected.get("approved_quantity"),
+            failed_criteria=tuple(expected["failed_criteria"]) if "failed_criteria" in expected else None,
+            imr_outcome=expected.get("imr_outcome"),
+            known_disagreement=expected.get("known_disagreement"),
+        ),
+        path=str(path) if path is not None else None,
+    )
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case file (YAML or JSON)."""
+    return parse_case(read_document(path, CaseError), path)

@@ -1,0 +1,60 @@
+"""kb_core's own behaviour, written as plugin hooks like any other plugin's.
+
+It contributes the shared guideline data (sources, versions, definitions, treatment
+kinds) and the default rule that folds criterion results into a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from importlib.resources import files
+from typing import Any
+
+from kb_core._case import Case
+from kb_core._model import CriterionResult, Decision, Status
+from kb_core.hookspecs import hookimpl
+
+_FAILING = (Status.NOT_MET, Status.NOT_DOCUMENTED)
+
+
+@hookimpl
+def mtus_guideline_files() -> Iterable[Any]:
+    return [files("kb_guidelines") / "common.yaml"]
+
+
+def _names(results: Iterable[CriterionResult]) -> str:
+    return ", ".join(f"{r.criterion} ({r.status.value.replace('_', ' ')})" for r in results)
+
+
+@hookimpl(trylast=True)
+def mtus_combine(
+    treatment: str, results: Sequence[CriterionResult], case: Case
+) -> tuple[Decision, int | None, str]:
+    """Admission criteria all or nothing; quantity criteria may modify the request.
+
+    The requester carries the burden: an admission criterion that is not documented
+    blocks certification just as one that is not met.
+    """
+    requested = case.request.quantity
+    blocking = [r for r in results if r.role == "admission" and r.status in _FAILING]
+    errors = [r for r in results if r.status is Status.ERROR]
+    if blocking:
+        summary = f"Not certified: {_names(blocking)}."
+        if errors:
+            summary += f" Not evaluated because a plugin failed: {_names(errors)}."
+        return Decision.NON_CERTIFIED, 0, summary
+    if errors:
+        return Decision.ERROR, None, f"No decision: a plugin failed on {_names(errors)}."
+    over = [r for r in results if r.role == "quantity" and r.status in _FAILING]
+    if not over:
+        return Decision.CERTIFIED, requested, "Certified: every applicable criterion is met."
+    approvable = [r.approvable for r in over]
+    if all(a is not None and a > 0 for a in approvable) and requested is not None:
+        approved = min(a for a in approvable if a is not None)
+        if approved < requested:
+            return (
+                Decision.MODIFIED,
+                approved,
+                f"Modified: {approved} of {requested} certified; the rest exceeds {_names(over)}.",
+            )
+    return Decision.NON_CERTIFIED, 0, f"Not certified: {_names(over)}."

@@ -1,0 +1,337 @@
+"""The knowledge base: load guideline files and plugins, bind evaluators, evaluate cases.
+
+Everything that can be checked is checked in :func:`load`; :meth:`KnowledgeBase.evaluate`
+then only walks a precomputed plan per (treatment, guideline version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from kb_core import _plugins
+from kb_core._case import Case, load_case, parse_case
+from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, load_guidelines
+from kb_core._model import (
+    Criterion,
+    CriterionResult,
+    Decision,
+    Determination,
+    Evaluator,
+    Finding,
+    Receipt,
+    SourceVersion,
+    Status,
+)
+from kb_core.errors import CaseError, EvaluatorError, PluginError
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One criterion ready to run for one guideline version."""
+
+    criterion: Criterion
+    evaluator: Evaluator
+    plugin: str
+    params: Mapping[str, Any]
+    citation: str
+    tier: str
+    verification: str
+    fact_paths: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _resolve(obj: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        if obj is None:
+            return None
+        if isinstance(obj, tuple):
+            obj = tuple(getattr(item, name, None) for item in obj)
+        elif isinstance(obj, Mapping):
+            obj = obj.get(name)
+        else:
+            obj = getattr(obj, name, None)
+    return obj
+
+
+class KnowledgeBase:
+    """Guidelines, their graph and the evaluators bound to their criteria.
+
+    Build one with :func:`kb_core.load`.
+    """
+
+    def __init__(
+        self,
+        guidelines: GuidelineSet,
+        manager: pluggy.PluginManager,
+        plugins: Mapping[str, _plugins.PluginRecord],
+        evaluators: Mapping[str, tuple[Evaluator, str]],
+    ) -> None:
+        self.guidelines = guidelines
+        self.plugins = dict(plugins)
+        self._manager = manager
+        self._evaluators = dict(evaluators)
+        self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
+        self._graph: Any = None
+        self.digest = self._digest()
+
+    # ------------------------------------------------------------ identity
+
+    def _digest(self) -> str:
+        """sha256 over every guideline file's bytes and every plugin's name and version."""
+        h = hashlib.sha256()
+        for f in sorted(self.guidelines.files, key=lambda f: (f.plugin, Path(f.path).name)):
+            h.update(f"{f.plugin}\0{Path(f.path).name}\0{len(f.content)}\0".encode())
+            h.update(f.content)
+        for name in sorted(self.plugins):
+            h.update(f"plugin\0{name}\0{self.plugins[name].version}\n".encode())
+        return h.hexdigest()
+
+    @property
+    def version(self) -> str:
+        return self.plugins[_plugins.CORE_PLUGIN].version
+
+    @property
+    def graph(self) -> Any:
+        """The criteria graph (``networkx.MultiDiGraph``), built and checked at load."""
+        return self._graph
+
+    @property
+    def treatments(self) -> list[str]:
+        return sorted(self.guidelines.treatments)
+
+    # ------------------------------------------------------------ versions and plans
+
+    def version_for(self, treatment: str, on: dt.date) -> SourceVersion | None:
+        """The governing guideline version in force for ``treatment`` on ``on``, if any."""
+        for vid in self.guidelines.treatments[treatment].governed_by:
+            version = self.guidelines.versions[vid]
+            if version.in_force(on):
+                return version
+        return None
+
+    def relation(self, treatment: str, name: str) -> tuple[str, ...]:
+        """Treatment kinds related to ``treatment``: ``requires_prior_trial_of`` or
+        ``same_or_similar_program`` (itself plus every program group it belongs to)."""
+        gs = self.guidelines
+        if name == "requires_prior_trial_of":
+            return gs.treatments[treatment].requires_prior_trial_of
+        members = {treatment}
+        for group in gs.program_groups.values():
+            if treatment in group.members:
+                members.update(group.members)
+        return tuple(sorted(members))
+
+    def _plan(self, treatment: str, version: SourceVersion) -> tuple[_Step, ...]:
+        key = (treatment, version.id)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = tuple(self._steps(treatment, version))
+        return plan
+
+    def _steps(self, treatment: str, version: SourceVersion) -> Iterable[_Step]:
+        from kb_core.graph import citation_text
+
+        gs = self.guidelines
+        for cid in gs.treatments[treatment].criteria:
+            criterion = gs.criteria[cid]
+            if version.id not in criterion.applies_to:
+                continue
+            evaluator, plugin = self._evaluators[cid]
+            params = {
+                pid.rsplit(".", 1)[1]: self.relation(treatment, pid.rsplit(".", 1)[1])
+                if pid.rsplit(".", 1)[1] in RELATION_PARAMETERS
+                else gs.parameters[pid].value_for(version.id)
+                for pid in criterion.parameters
+            }
+            yield _Step(
+                criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
+                gs.sources[criterion.citation.source].tier, criterion.verification.status,
+                tuple((path, tuple(path.split("."))) for path in criterion.facts),
+            )
+
+    # ------------------------------------------------------------ evaluation
+
+    def evaluate(self, case: Case | Mapping[str, Any] | str | Path, *, strict: bool = False) -> Determination:
+        """Judge one treatment request against the guideline version its date selects.
+
+        Args:
+            case: a :class:`Case`, a case mapping, or a path to a case file.
+            strict: re-raise plugin failures as :class:`EvaluatorError` instead of
+                reporting the criterion as ``error``.
+
+        Raises:
+            CaseError: the case is malformed or names a treatment the knowledge base lacks.
+        """
+        if isinstance(case, (str, Path)):
+            case = load_case(case)
+        elif not isinstance(case, Case):
+            case = parse_case(case)
+        self.check_case(case)
+        treatment = case.request.treatment
+        on = case.dates.decisive
+        chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
+        version = self.version_for(treatment, on)
+        if version is None:
+            return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
+        plan = self._plan(treatment, version)
+        if not plan:
+            return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
+        results = tuple(self._run(step, case, strict) for step in plan)
+        decided = self._combine(treatment, results, case)
+        decision, approved, summary = decided
+        return Determination(
+            case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
+            requested_quantity=case.request.quantity, approved_quantity=approved, results=results,
+            receipt=self._receipt(version, chosen_by),
+            decisive=tuple(
+                r.criterion for r in results
+                if r.status is Status.ERROR
+                or (decision is not Decision.CERTIFIED and r.status in (Status.NOT_MET, Status.NOT_DOCUMENTED))
+            ),
+        )
+
+    def check_case(self, case: Case) -> None:
+        """Check what the case schema cannot: the treatments it names exist here.
+
+        Raises:
+            CaseError: naming the key and the treatments that are known.
+        """
+        gs = self.guidelines
+        treatment = case.request.treatment
+        if treatment not in gs.treatments:
+            raise CaseError(
+                f"treatment '{treatment}' has no criteria in this knowledge base",
+                path=case.path, where="request.treatment",
+                fix=f"use one of: {', '.join(self.treatments)} (or install a plugin for it)",
+            )
+        for index, prior in enumerate(case.prior_treatments):
+            if prior.treatment not in gs.treatment_kinds:
+                raise CaseError(
+                    f"unknown treatment kind '{prior.treatment}'",
+                    path=case.path, where=f"prior_treatments[{index}].treatment",
+                    fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
+                )
+
+    def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
+        criterion = step.criterion
+        try:
+            finding = step.evaluator.func(case, step.params)
+            if not isinstance(finding, Finding) or not isinstance(finding.status, Status) or finding.status is Status.ERROR:
+                raise TypeError(f"returned {finding!r:.80}, not a Finding")
+        except Exception as exc:
+            problem = f"evaluator for {criterion.id} failed: {type(exc).__name__}: {exc}"
+            if strict:
+                raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding") from exc
+            finding = Finding(Status.ERROR, f"plugin '{step.plugin}': {problem}")
+        facts = {path: _resolve(case, names) for path, names in step.fact_paths}
+        if finding.facts:
+            facts.update(finding.facts)
+        failing = finding.status in (Status.NOT_MET, Status.NOT_DOCUMENTED)
+        return CriterionResult(
+            criterion=criterion.id, title=criterion.title, status=finding.status, reason=finding.reason,
+            citation=step.citation, tier=step.tier, role=criterion.role, parameters=step.params, facts=facts,
+            verification=step.verification,
+            documentation_needed=criterion.documentation_needed if failing else None,
+            approvable=finding.approvable, plugin=step.plugin,
+        )
+
+    def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case) -> tuple[Decision, int | None, str]:
+        for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first
+            try:
+                outcome = impl.function(treatment=treatment, results=results, case=case)
+            except Exception as exc:
+                raise PluginError(impl.plugin_name, f"mtus_combine raised {type(exc).__name__}: {exc}") from exc
+            if outcome is None:
+                continue
+            if not (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], Decision)):
+                raise PluginError(impl.plugin_name, f"mtus_combine returned {outcome!r:.80}", "return (Decision, approved_quantity, summary) or None")
+            return outcome
+        raise PluginError(_plugins.CORE_PLUGIN, "no mtus_combine implementation answered")
+
+    def _receipt(self, version: SourceVersion | None, chosen_by: str) -> Receipt:
+        return Receipt(
+            package_version=self.version,
+            guideline_version=version.id if version else None,
+            guideline_version_label=version.label if version else None,
+            version_chosen_by=chosen_by,
+            knowledge_base_digest=self.digest,
+            plugins={name: record.version for name, record in sorted(self.plugins.items())},
+        )
+
+    def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
+        return Determination(
+            case_id=case.case_id, treatment=case.request.treatment, decision=Decision.NO_CRITERIA,
+            summary=f"No determination: {why}. An older text is never applied in its place.",
+            requested_quantity=case.request.quantity, approved_quantity=None, results=(),
+            receipt=self._receipt(version, chosen_by),
+        )
+
+
+def _bind_evaluators(gs: GuidelineSet, manager: pluggy.PluginManager) -> dict[str, tuple[Evaluator, str]]:
+    bound: dict[str, tuple[Evaluator, str]] = {}
+    for plugin, evaluators in _plugins.call_each(manager, "mtus_evaluators"):
+        if evaluators is None:
+            continue
+        for item in evaluators:
+            if not isinstance(item, Evaluator):
+                raise PluginError(plugin, f"mtus_evaluators returned {item!r:.60}, not an Evaluator", "decorate the function with @kb_core.evaluator('<criterion id>')")
+            cid = item.criterion_id
+            if cid not in gs.criteria:
+                raise PluginError(plugin, f"evaluator for unknown criterion '{cid}'", "declare the criterion in the plugin's guideline YAML or fix the id")
+            if cid in bound:
+                raise PluginError(plugin, f"second evaluator for '{cid}' (the first comes from plugin '{bound[cid][1]}')", "keep one evaluator per criterion")
+            bound[cid] = (item, plugin)
+    for cid, criterion in gs.criteria.items():
+        if cid not in bound:
+            raise PluginError(
+                gs.criterion_plugin[cid],
+                f"no evaluator for criterion '{cid}' (declared in {criterion.file}:{criterion.line})",
+                f"add @evaluator('{cid}') to the plugin's mtus_evaluators hook",
+            )
+    return bound
+
+
+def load(
+    *,
+    disable: Iterable[str] = (),
+    plugins: Iterable[tuple[str, object]] = (),
+    entry_points: bool = True,
+) -> KnowledgeBase:
+    """Load the knowledge base: installed plugins, their guideline files, the graph.
+
+    Args:
+        disable: plugin names to skip (also ``MTUS_DISABLE_PLUGINS=a,b``).
+        plugins: extra ``(name, module)`` plugins to register, e.g. in tests.
+        entry_points: set False to load only kb_core's defaults and ``plugins``.
+
+    Raises:
+        GuidelineError: a guideline file is malformed (names file, line, key, fix).
+        GraphError: references dangle or dependencies form a cycle.
+        PluginError: a plugin breaks the contract in :mod:`kb_core.hookspecs`.
+
+    Examples:
+        >>> import kb_core
+        >>> kb = kb_core.load()
+        >>> "work_conditioning" in kb.treatments
+        True
+    """
+    from kb_core.graph import build_graph
+
+    manager, records = _plugins.build_manager(disable, plugins, entry_points)
+    files: list[tuple[str, Any]] = []
+    for plugin, contributed in _plugins.call_each(manager, "mtus_guideline_files"):
+        for item in contributed or ():
+            if not hasattr(item, "read_bytes"):
+                raise PluginError(plugin, f"mtus_guideline_files returned {item!r:.60}", "return pathlib.Path or importlib.resources Traversable objects")
+            files.append((plugin, item))
+    guidelines = load_guidelines(files)
+    graph = build_graph(guidelines)
+    kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager))
+    kb._graph = graph
+    return kb

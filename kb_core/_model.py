@@ -1,0 +1,275 @@
+"""Immutable value types: the guideline model, evaluator findings and determinations. No I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kb_core._case import Case
+
+
+# ---------------------------------------------------------------- guideline model
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """How far an item has been checked: V, D, K or U (see the guideline schema)."""
+
+    status: str
+    note: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.status in ("V", "D")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceVersion:
+    id: str
+    source: str
+    label: str
+    tier: str
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    pages_from: str | None
+    verification: Verification | None
+    file: str
+    line: int | None
+
+    def in_force(self, on: dt.date) -> bool:
+        return (self.effective_from is None or self.effective_from <= on) and (
+            self.effective_until is None or on <= self.effective_until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    tier: str
+    reference: str | None
+    versions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    source: str
+    section: str
+    pages: str | None = None
+    item: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    id: str
+    term: str
+    statement: str
+    citation: Citation
+    citations_by_date: tuple[tuple[dt.date, Citation], ...]
+    uses: tuple[str, ...]
+    verification: Verification
+    file: str
+    line: int | None
+
+    def citation_on(self, on: dt.date) -> Citation:
+        chosen = self.citation
+        for start, citation in self.citations_by_date:
+            if start <= on:
+                chosen = citation
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramGroup:
+    id: str
+    title: str
+    members: tuple[str, ...]
+    citation: Citation
+    verification: Verification
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    id: str  # "<treatment>.<name>"
+    name: str
+    value: Any
+    by_version: Mapping[str, Any]
+    unit: str
+    citation: Citation
+    verification: Verification
+    description: str | None
+    file: str
+    line: int | None
+
+    def value_for(self, version: str) -> Any:
+        return self.by_version.get(version, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    id: str  # "<treatment>.<key>", stable once released
+    treatment: str
+    title: str
+    statement: str
+    citation: Citation
+    applies_to: tuple[str, ...]
+    role: str
+    body_regions: tuple[str, ...]
+    facts: tuple[str, ...]
+    parameters: tuple[str, ...]  # full parameter ids
+    definitions: tuple[str, ...]
+    depends_on: tuple[str, ...]  # full criterion ids
+    documentation_needed: str
+    verification: Verification
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    id: str
+    title: str
+    governed_by: tuple[str, ...]
+    requires_prior_trial_of: tuple[str, ...]
+    criteria: tuple[str, ...]  # full ids, in file order
+    parameters: tuple[str, ...]
+    file: str
+    line: int | None
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+class Status(str, enum.Enum):
+    """The state of one criterion for one case."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_DOCUMENTED = "not_documented"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+
+class Decision(str, enum.Enum):
+    """What a utilization reviewer applying the encoded criteria would decide."""
+
+    CERTIFIED = "certified"
+    MODIFIED = "modified"
+    NON_CERTIFIED = "non_certified"
+    NO_CRITERIA = "no_criteria"  # no criteria encoded for the guideline version the date selects
+    ERROR = "error"  # a plugin failed; see the criterion results marked error
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What an evaluator returns: the status of its criterion and why.
+
+    Build one with :meth:`met`, :meth:`not_met`, :meth:`not_documented` or
+    :meth:`not_applicable`. ``approvable`` (with ``not_met``) is the quantity that would
+    satisfy the criterion, which lets the request be modified instead of denied.
+    ``facts`` may override the values the engine records for the criterion's facts.
+    """
+
+    status: Status
+    reason: str
+    approvable: int | None = None
+    facts: Mapping[str, Any] | None = None
+
+    @classmethod
+    def met(cls, reason: str, **facts: Any) -> Finding:
+        return cls(Status.MET, reason, facts=facts or None)
+
+    @classmethod
+    def not_met(cls, reason: str, *, approvable: int | None = None, **facts: Any) -> Finding:
+        return cls(Status.NOT_MET, reason, approvable, facts or None)
+
+    @classmethod
+    def not_documented(cls, reason: str, **facts: Any) -> Finding:
+        return cls(Status.NOT_DOCUMENTED, reason, facts=facts or None)
+
+    @classmethod
+    def not_applicable(cls, reason: str, **facts: Any) -> Finding:
+        return cls(Status.NOT_APPLICABLE, reason, facts=facts or None)
+
+
+EvaluatorFunc = Callable[["Case", Mapping[str, Any]], Finding]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluator:
+    """A function judging one criterion, bound to its id by :func:`evaluator`."""
+
+    criterion_id: str
+    func: EvaluatorFunc
+
+    def __call__(self, case: Case, params: Mapping[str, Any]) -> Finding:
+        return self.func(case, params)
+
+
+def evaluator(criterion_id: str) -> Callable[[EvaluatorFunc], Evaluator]:
+    """Decorate ``func(case, params) -> Finding`` as the evaluator of ``criterion_id``.
+
+    ``params`` maps each parameter the criterion lists in YAML (by its short name) to the
+    value in force for the chosen guideline version.
+    """
+
+    def wrap(func: EvaluatorFunc) -> Evaluator:
+        return Evaluator(criterion_id, func)
+
+    return wrap
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One criterion judged for one case, with everything needed to audit it."""
+
+    criterion: str
+    title: str
+    status: Status
+    reason: str
+    citation: str
+    tier: str
+    role: str
+    parameters: Mapping[str, Any]
+    facts: Mapping[str, Any]
+    verification: str
+    documentation_needed: str | None = None
+    approvable: int | None = None
+    plugin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What produced a determination: enough to reproduce it."""
+
+    package_version: str
+    guideline_version: str | None
+    guideline_version_label: str | None
+    version_chosen_by: str
+    knowledge_base_digest: str
+    plugins: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Determination:
+    """The outcome for one request: the decision, every criterion result, and a receipt."""
+
+    case_id: str | None
+    treatment: str
+    decision: Decision
+    summary: str
+    requested_quantity: int | None
+    approved_quantity: int | None
+    results: tuple[CriterionResult, ...]
+    receipt: Receipt
+    decisive: tuple[str, ...] = field(default=())
+
+    @property
+    def certified_in_full(self) -> bool:
+        return self.decision is Decision.CERTIFIED

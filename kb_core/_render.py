@@ -1,0 +1,90 @@
+"""Determinations as JSON (byte-stable) and as a reviewer's worksheet (text)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+from kb_core._model import Determination, Status
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def determination_dict(det: Determination) -> dict[str, Any]:
+    """A JSON-ready mapping of everything in the determination."""
+    return {
+        "case_id": det.case_id,
+        "treatment": det.treatment,
+        "decision": det.decision.value,
+        "summary": det.summary,
+        "requested_quantity": det.requested_quantity,
+        "approved_quantity": det.approved_quantity,
+        "decisive_criteria": list(det.decisive),
+        "criteria": [
+            {k: v for k, v in _plain(r).items() if v is not None} for r in det.results
+        ],
+        "receipt": _plain(det.receipt),
+    }
+
+
+def determination_json(det: Determination) -> str:
+    """Canonical JSON: same determination, same bytes."""
+    return json.dumps(determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+_LABEL = {
+    Status.MET: "MET",
+    Status.NOT_MET: "NOT MET",
+    Status.NOT_DOCUMENTED: "NOT DOCUMENTED",
+    Status.NOT_APPLICABLE: "N/A",
+    Status.ERROR: "ERROR",
+}
+
+
+def _wrap(label: str, text: str, indent: int = 21) -> str:
+    return textwrap.fill(text, width=100, initial_indent=" " * indent + label, subsequent_indent=" " * (indent + len(label)))
+
+
+def determination_text(det: Determination) -> str:
+    """A worksheet: decision first, then each criterion with status, reason and citation."""
+    r = det.receipt
+    qty = "unspecified" if det.requested_quantity is None else str(det.requested_quantity)
+    lines = [
+        f"DECISION: {det.decision.value.upper().replace('_', '-')}",
+        f"Treatment: {det.treatment}" + (f"    Case: {det.case_id}" if det.case_id else ""),
+        f"Requested: {qty}" + ("" if det.approved_quantity is None else f"    Approved: {det.approved_quantity}"),
+        textwrap.fill(det.summary, width=100),
+        f"Guideline: {r.guideline_version_label or 'none in force'} (chosen by {r.version_chosen_by})",
+        "",
+    ]
+    if det.results:
+        lines.append("CRITERIA")
+    for res in det.results:
+        lines.append(f"  {_LABEL[res.status]:<17}  {res.criterion} [{res.verification}]: {res.title}")
+        lines.append(_wrap("Why:   ", res.reason))
+        tier = "" if res.tier == "mtus" else f" [decided by the {res.tier.upper()} tier: MTUS is silent]"
+        lines.append(_wrap("Cite:  ", res.citation + tier))
+        if res.documentation_needed:
+            lines.append(_wrap("To pass: ", res.documentation_needed))
+    plugins = ", ".join(f"{k} {v}" for k, v in r.plugins.items())
+    if any(res.verification not in ("V", "D") for res in det.results):
+        lines += ["", "[V] verified against the source, [D] as quoted in IMR decisions; [K]/[U] not yet checked against the guideline text."]
+    lines += ["", f"Receipt: mtus-kb {r.package_version}; knowledge base sha256 {r.knowledge_base_digest}", f"         plugins: {plugins}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,177 @@
+"""Strict, safe YAML reading that remembers where every key came from.
+
+Built on ``yaml.SafeLoader`` (no object tags). On top of it: duplicate keys, non-string
+keys and anchors/aliases are errors, and dates stay strings so YAML and JSON inputs
+validate against the same JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb_core.errors import LocatedError
+
+
+class LocatedDict(dict[str, Any]):
+    """A mapping that knows the line of itself and of each key (1-based)."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+
+class LocatedList(list[Any]):
+    """A sequence that knows the line of itself and of each item (1-based)."""
+
+    line: int | None = None
+    item_lines: list[int]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+# Keep ISO dates as strings: the schemas check their format and the model parses them.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _compose_node(self: _StrictLoader, parent: Any, index: Any) -> Any:
+    if self.check_event(yaml.AliasEvent):
+        event = self.peek_event()
+        raise yaml.MarkedYAMLError(
+            problem="anchors and aliases (*name) are not allowed; write the value out",
+            problem_mark=event.start_mark,
+        )
+    return yaml.SafeLoader.compose_node(self, parent, index)
+
+
+def _construct_mapping(self: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    if not isinstance(node, yaml.MappingNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"expected a mapping, found {node.id}", node.start_mark
+        )
+    self.flatten_mapping(node)
+    result = LocatedDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = self.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} is not a string; quote it (YAML reads yes/no/on/off and numbers as non-strings)",
+                key_node.start_mark,
+            )
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key '{key}' (first on line {result.key_lines[key]}); keep one",
+                key_node.start_mark,
+            )
+        result[key] = self.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(self: _StrictLoader, node: yaml.SequenceNode, deep: bool = False) -> Any:
+    result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_StrictLoader.compose_node = _compose_node  # type: ignore[method-assign,assignment]
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def parse_text(text: str, path: str | Path, error: type[LocatedError]) -> Any:
+    """Parse YAML (or JSON, a YAML subset) text strictly; raise ``error`` with file:line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = (exc.problem or exc.context or "malformed YAML").strip()
+        raise error(problem, path=path, line=line, fix="correct the YAML syntax at that line") from None
+    except yaml.YAMLError as exc:
+        raise error(f"malformed YAML: {exc}", path=path, fix="correct the YAML syntax") from None
+    except RecursionError:
+        raise error("nesting is too deep", path=path, fix="flatten the document") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a float too large to hold
+        raise error(f"unreadable value: {exc}", path=path, fix="correct the value") from None
+
+
+def _parse_json(text: str, path: str | Path, error: type[LocatedError]) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise error(f"duplicate key '{key}'", path=path, fix="keep one of the two")
+            result[key] = value
+        return result
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise error(exc.msg, path=path, line=exc.lineno, fix="correct the JSON syntax") from None
+    except RecursionError:
+        raise error("nesting is too deep", path=path, fix="flatten the document") from None
+
+
+def read_document(path: str | Path, error: type[LocatedError]) -> Any:
+    """Read a YAML or JSON file; every failure becomes ``error`` naming the file."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror or exc}", path=path, fix="check the path") from None
+    return parse_bytes(raw, path, error)
+
+
+def parse_bytes(raw: bytes, path: str | Path, error: type[LocatedError]) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"not UTF-8 text (byte {exc.start})", path=path, fix="save the file as UTF-8"
+        ) from None
+    if str(path).endswith(".json"):
+        # JSON gets line numbers from the YAML reader when it can parse it, else from json.
+        try:
+            return parse_text(text, path, error)
+        except LocatedError:
+            return _parse_json(text, path, error)
+    return parse_text(text, path, error)
+
+
+def line_of(document: Any, location: Sequence[str | int]) -> int | None:
+    """The line of the deepest element of ``location`` that exists in ``document``."""
+    line: int | None = getattr(document, "line", None)
+    node = document
+    for step in location:
+        if isinstance(node, LocatedDict) and isinstance(step, str) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, LocatedList) and isinstance(step, int) and 0 <= step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+    return line
+
+
+def dotted(location: Sequence[str | int]) -> str:
+    """``('criteria', 'a', 0)`` -> ``criteria.a[0]``."""
+    out = ""
+    for step in location:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out

@@ -1,0 +1,200 @@
+"""The ``mtus`` command. Exit codes: 0 ok, 1 invalid input (or a failed check), 2 usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kb_core._case import load_case, parse_case
+from kb_core._kb import KnowledgeBase, load
+from kb_core._render import determination_json, determination_text
+from kb_core._yaml import read_document
+from kb_core.errors import KBError, LocatedError
+
+F = TypeVar("F", bound=Callable[..., Any])
+CASE_KEYS = frozenset({"request", "dates", "case_id", "expected"})
+
+
+class _Context:
+    def __init__(self, disable: tuple[str, ...]) -> None:
+        self.disable = disable
+        self._kb: KnowledgeBase | None = None
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            self._kb = load(disable=self.disable)
+        return self._kb
+
+
+def _fail(exc: KBError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+def _guarded(func: F) -> F:
+    """Turn the package's own errors into a message on stderr and exit status 1."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KBError as exc:
+            _fail(exc)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("--disable-plugin", "disable", multiple=True, metavar="NAME", help="Skip an installed plugin (repeatable; also MTUS_DISABLE_PLUGINS=a,b).")
+@click.version_option(package_name="mtus-kb")
+@click.pass_context
+def main(ctx: click.Context, disable: tuple[str, ...]) -> None:
+    """California MTUS treatment guidelines as an executable, cited knowledge base."""
+    ctx.obj = _Context(disable)
+
+
+@main.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) if a plugin raises or misbehaves instead of reporting it.")
+@click.pass_obj
+@_guarded
+def evaluate(obj: _Context, case: Path, fmt: str, strict: bool) -> None:
+    """Evaluate one case file (YAML or JSON) and print the determination."""
+    parsed = load_case(case)
+    det = obj.kb.evaluate(parsed, strict=strict)
+    click.echo(determination_json(det) if fmt == "json" else determination_text(det), nl=False)
+
+
+@main.command()
+@click.argument("treatment")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Request date: show the criteria in force that day.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@_guarded
+def criteria(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) -> None:
+    """List a treatment's criteria with parameters, citations and verification status."""
+    from kb_core.graph import citation_text
+
+    kb = obj.kb
+    gs = kb.guidelines
+    if treatment not in gs.treatments:
+        raise click.UsageError(f"unknown treatment '{treatment}'; known: {', '.join(kb.treatments)}")
+    day = on.date() if on else None
+    version = kb.version_for(treatment, day) if day else None
+    if day and version is None:
+        raise click.UsageError(f"no governing version of {treatment} is in force on {day}")
+    rows = []
+    for cid in gs.treatments[treatment].criteria:
+        c = gs.criteria[cid]
+        if version and version.id not in c.applies_to:
+            continue
+        rows.append({
+            "id": cid, "title": c.title, "role": c.role, "statement": c.statement,
+            "tier": gs.sources[c.citation.source].tier,
+            "citation": citation_text(gs, c.citation, version),
+            "applies_to": list(c.applies_to), "verification": c.verification.status,
+            "facts": list(c.facts),
+            "parameters": {
+                p: {"value": gs.parameters[p].value_for(version.id) if version else gs.parameters[p].value,
+                    "unit": gs.parameters[p].unit, "verification": gs.parameters[p].verification.status,
+                    "citation": citation_text(gs, gs.parameters[p].citation, version)}
+                for p in c.parameters if p in gs.parameters
+            },
+        })
+    if fmt == "json":
+        click.echo(json.dumps({"treatment": treatment, "version": version.id if version else None, "criteria": rows}, indent=2, ensure_ascii=False))
+        return
+    head = f"{gs.treatments[treatment].title}: " + (f"criteria in force on {day} ({version.label})" if version else "all encoded criteria")
+    if day and not rows:
+        head += f"\n  none encoded for {version.label if version else day}: requests on this date get no_criteria"
+    click.echo(head)
+    for row in rows:
+        click.echo(f"\n  {row['id']}  [{row['role']}, {row['tier'].upper()}, {row['verification']}]\n    {row['title']}\n    {row['citation']}")
+        for pid, param in row["parameters"].items():
+            click.echo(f"    - {pid.rsplit('.', 1)[1]} = {param['value']} {param['unit']} [{param['verification']}]")
+
+
+GRAPH_FORMATS = ["json", "graphml", "dot", "svg", "png"]
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of standard output.")
+@click.pass_obj
+@_guarded
+def graph(obj: _Context, fmt: str, output: Path | None) -> None:
+    """Export the criteria graph: node-link JSON, GraphML, DOT, or SVG/PNG with Graphviz."""
+    from kb_core.export import export_graph
+
+    data = export_graph(obj.kb.graph, fmt)
+    if output is not None:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data)} bytes, {fmt})", err=True)
+    elif fmt == "png":
+        raise click.UsageError("PNG is binary: give --output FILE")
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+def _walk(paths: tuple[Path, ...]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        else:
+            yield path
+
+
+def validate_file(kb: KnowledgeBase, path: Path) -> str:
+    """Validate one file as a case or a guideline file; return its kind, raise KBError."""
+    from kb_core._loader import load_guidelines
+    from kb_core.graph import build_graph
+
+    document = read_document(path, LocatedError)
+    if isinstance(document, dict) and CASE_KEYS & document.keys():
+        kb.check_case(parse_case(document, path))
+        return "case"
+    # A guideline file is checked together with the installed ones it may refer to;
+    # an installed file of the same name is replaced by it.
+    installed = [(f.plugin, _Bytes(f.path, f.content)) for f in kb.guidelines.files if Path(f.path).name != path.name]
+    build_graph(load_guidelines([*installed, ("validate", path)]))
+    return "guideline"
+
+
+class _Bytes:
+    def __init__(self, name: str, content: bytes) -> None:
+        self.name, self._content = name, content
+
+    def read_bytes(self) -> bytes:
+        return self._content
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+@_guarded
+def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
+    """Check guideline and case files (directories are searched). Exit 1 if any is invalid."""
+    failed = 0
+    for path in _walk(paths):
+        try:
+            kind = validate_file(obj.kb, path)
+        except KBError as exc:
+            failed += 1
+            click.echo(f"INVALID {exc}", err=True)
+        else:
+            click.echo(f"ok      {path} ({kind})")
+    if failed:
+        click.echo(f"{failed} invalid file(s)", err=True)
+        sys.exit(1)

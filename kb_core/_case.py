@@ -183,6 +183,14 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         request=date_at("dates", "request"),
         ur_decision=date_at("dates", "ur_decision"),
     )
+    for later in ("request", "ur_decision"):
+        day = getattr(dates, later)
+        if dates.injury and day and day < dates.injury:
+            raise CaseError(
+                f"the {later.replace('_', ' ')} date {day} is before the date of injury {dates.injury}",
+                path=where_file, line=line_of(data, ("dates", later)), where=f"dates.{later}",
+                fix="correct one of the two dates",
+            )
     req = data["request"]
     post = req.get("post_surgical")
     request = Request(

@@ -78,6 +78,7 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         self._graph: Any = None
+        self._by_kind = {kind: tid for tid, t in guidelines.treatments.items() for kind in t.requested_as}
         self.digest = self._digest()
 
     # ------------------------------------------------------------ identity
@@ -104,6 +105,10 @@ class KnowledgeBase:
     @property
     def treatments(self) -> list[str]:
         return sorted(self.guidelines.treatments)
+
+    def treatment_for(self, kind: str) -> str | None:
+        """The encoded treatment whose criteria judge a request for ``kind``."""
+        return self._by_kind.get(kind)
 
     # ------------------------------------------------------------ versions and plans
 
@@ -173,7 +178,7 @@ class KnowledgeBase:
         elif not isinstance(case, Case):
             case = parse_case(case)
         self.check_case(case)
-        treatment = case.request.treatment
+        treatment = self._by_kind[case.request.treatment]
         on = case.dates.decisive
         chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
         version = self.version_for(treatment, on)
@@ -204,11 +209,11 @@ class KnowledgeBase:
         """
         gs = self.guidelines
         treatment = case.request.treatment
-        if treatment not in gs.treatments:
+        if treatment not in self._by_kind:
             raise CaseError(
                 f"treatment '{treatment}' has no criteria in this knowledge base",
                 path=case.path, where="request.treatment",
-                fix=f"use one of: {', '.join(self.treatments)} (or install a plugin for it)",
+                fix=f"use one of: {', '.join(sorted(self._by_kind))} (or install a plugin for it)",
             )
         for index, prior in enumerate(case.prior_treatments):
             if prior.treatment not in gs.treatment_kinds:
@@ -266,7 +271,7 @@ class KnowledgeBase:
 
     def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
         return Determination(
-            case_id=case.case_id, treatment=case.request.treatment, decision=Decision.NO_CRITERIA,
+            case_id=case.case_id, treatment=self._by_kind[case.request.treatment], decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
             requested_quantity=case.request.quantity, approved_quantity=None, results=(),
             receipt=self._receipt(version, chosen_by),

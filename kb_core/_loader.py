@@ -181,9 +181,12 @@ class _FileReader:
     def read_treatment(self, tid: str, node: Mapping[str, Any]) -> None:
         loc = ("treatments", tid)
         self.declare("treatment", tid, *loc)
-        self.refer("treatment kind", tid, *loc)
         for index, vid in enumerate(node["governed_by"]):
             self.refer("version", vid, *loc, "governed_by", index)
+        requested_as = tuple(node.get("requested_as", (tid,)))
+        for index, kind in enumerate(requested_as):
+            self.declare("request kind", kind, *loc, "requested_as", index)
+            self.refer("treatment kind", kind, *loc, "requested_as", index)
         for index, kind in enumerate(node.get("requires_prior_trial_of", ())):
             self.refer("treatment kind", kind, *loc, "requires_prior_trial_of", index)
 
@@ -255,7 +258,7 @@ class _FileReader:
             criterion_ids.append(cid)
 
         self.into.treatments[tid] = Treatment(
-            tid, node["title"], tuple(node["governed_by"]), tuple(node.get("requires_prior_trial_of", ())),
+            tid, node["title"], requested_as, tuple(node["governed_by"]), tuple(node.get("requires_prior_trial_of", ())),
             tuple(criterion_ids), tuple(param_ids), self.path, self.line(*loc),
         )
 

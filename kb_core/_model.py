@@ -135,6 +135,7 @@ class Criterion:
 class Treatment:
     id: str
     title: str
+    requested_as: tuple[str, ...]
     governed_by: tuple[str, ...]
     requires_prior_trial_of: tuple[str, ...]
     criteria: tuple[str, ...]  # full ids, in file order

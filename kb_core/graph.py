@@ -18,6 +18,7 @@ governed_by            treatment -> version
 version_of             version -> source
 cites                  criterion / parameter / definition / group -> source
 requires_prior_trial   treatment -> treatment kind
+judges_requests_for    treatment -> treatment kind it also judges (``requested_as``)
 member_of              treatment kind -> program group ("same or similar program")
 =====================  =========================================================
 
@@ -101,6 +102,10 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
         G.add_edge(f"parameter:{pid}", f"source:{param.citation.source}", relation="cites")
     for tid, treatment in gs.treatments.items():
         node = f"treatment:{tid}"
+        G.add_node(node, kind="treatment", label=treatment.title, encoded=True)
+        for kind in treatment.requested_as:
+            if kind != tid:
+                G.add_edge(node, f"treatment:{kind}", relation="judges_requests_for")
         for vid in treatment.governed_by:
             G.add_edge(node, f"version:{vid}", relation="governed_by")
         for kind in treatment.requires_prior_trial_of:

@@ -74,9 +74,19 @@ class Request:
         """Requested duration, stated or implied by quantity and weekly frequency."""
         if self.duration_weeks is not None:
             return self.duration_weeks
-        if self.quantity is not None and self.frequency_per_week:
-            return self.quantity / self.frequency_per_week
+        per_week = self.per_week
+        if self.quantity is not None and per_week:
+            return self.quantity / per_week
         return None
+
+    @property
+    def per_week(self) -> float | None:
+        """Units of ``quantity`` given per week: sessions, or hours for hour-based requests."""
+        if self.frequency_per_week is None:
+            return None
+        if self.unit == "hours":
+            return self.frequency_per_week * self.hours_per_day if self.hours_per_day else None
+        return self.frequency_per_week
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,3 +175,14 @@ def dotted(location: Sequence[str | int]) -> str:
     for step in location:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
     return out
+
+
+def data_files(paths: Sequence[Path]) -> list[Path]:
+    """The given files, plus every .yaml/.yml/.json file under the given directories, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        else:
+            found.append(path)
+    return found

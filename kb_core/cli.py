@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ import click
 from kb_core._case import load_case, parse_case
 from kb_core._kb import KnowledgeBase, load
 from kb_core._render import determination_json, determination_text
-from kb_core._yaml import read_document
+from kb_core._yaml import data_files, read_document
 from kb_core.errors import KBError, LocatedError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,14 +145,6 @@ def graph(obj: _Context, fmt: str, output: Path | None) -> None:
         click.echo(data.decode("utf-8"), nl=False)
 
 
-def _walk(paths: tuple[Path, ...]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
-        else:
-            yield path
-
-
 def validate_file(kb: KnowledgeBase, path: Path) -> str:
     """Validate one file as a case or a guideline file; return its kind, raise KBError."""
     from kb_core._loader import load_guidelines
@@ -187,7 +179,7 @@ class _Bytes:
 def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
     """Check guideline and case files (directories are searched). Exit 1 if any is invalid."""
     failed = 0
-    for path in _walk(paths):
+    for path in data_files(list(paths)):
         try:
             kind = validate_file(obj.kb, path)
         except KBError as exc:
@@ -198,3 +190,19 @@ def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
     if failed:
         click.echo(f"{failed} invalid file(s)", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+@_guarded
+def agree(obj: _Context, paths: tuple[Path, ...], fmt: str) -> None:
+    """Run every case file under PATHS and report agreement with their expected outcomes."""
+    from kb_core.agree import run_agreement
+
+    report = run_agreement(obj.kb, paths)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(report.text(), nl=False)

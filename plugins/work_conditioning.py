@@ -130,10 +130,16 @@ def program_length(case: Case, p: Mapping[str, Any]) -> Finding:
     limit = p["max_program_weeks"]
     if weeks is None:
         return Finding.not_documented("the requested frequency and duration are not documented")
-    if weeks <= limit:
-        return Finding.met(f"{weeks:g} weeks requested, within {limit}")
-    fits = math.floor(request.frequency_per_week * limit) if request.frequency_per_week else None
-    return Finding.not_met(f"{weeks:g} weeks requested, more than {limit} consecutive weeks", approvable=fits)
+    # A continuation counts the weeks the program has already run.
+    started = [t.start for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing" and t.start]
+    used = max((case.dates.decisive - min(started)).days / 7, 0) if started else 0.0
+    total = used + weeks
+    so_far = f" after {used:g} weeks already in the program" if used else ""
+    if total <= limit:
+        return Finding.met(f"{weeks:g} weeks requested{so_far}: within {limit} consecutive weeks")
+    per_week = request.per_week
+    fits = math.floor(per_week * (limit - used)) if per_week and used < limit else None
+    return Finding.not_met(f"{weeks:g} weeks requested{so_far}: more than {limit} consecutive weeks", approvable=fits or None)
 
 
 @evaluator(f"{T}.progress_check")

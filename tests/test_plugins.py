@@ -1,0 +1,169 @@
+"""The plugin contract: discovery through entry points, load-time validation, fault isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kb_core
+from kb_core import Finding, evaluator, hookimpl
+
+GUIDELINE = """\
+treatments:
+  massage_demo:
+    title: Massage (demo)
+    requested_as: [massage]
+    governed_by: [cpmtg-2009, cpmtg-2016]
+    parameters:
+      max_visits:
+        value: 6
+        unit: visits
+        citation: {source: cpmtg, section: Massage therapy, pages: "60"}
+        verification: {status: K}
+    criteria:
+      visits:
+        title: At most six visits
+        statement: Massage is limited to 4-6 visits in most cases.
+        citation: {source: cpmtg, section: Massage therapy, pages: "60"}
+        applies_to: [cpmtg-2009, cpmtg-2016]
+        role: quantity
+        facts: [request.quantity]
+        parameters: [max_visits]
+        documentation_needed: The number of visits.
+        verification: {status: K}
+"""
+CASE = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "massage", "quantity": 8}}
+
+
+@evaluator("massage_demo.visits")
+def visits(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
+    if case.request.quantity is None:
+        return Finding.not_documented("no quantity")
+    if case.request.quantity <= p["max_visits"]:
+        return Finding.met("within")
+    return Finding.not_met("too many", approvable=p["max_visits"])
+
+
+def make_plugin(tmp_path: Path, evaluators: list[Any], **hooks: Any) -> object:
+    path = tmp_path / "massage_demo.yaml"
+    path.write_text(GUIDELINE)
+
+    class Plugin:
+        @hookimpl
+        def mtus_guideline_files(self) -> list[Path]:
+            return [path]
+
+        @hookimpl
+        def mtus_evaluators(self) -> list[Any]:
+            return evaluators
+
+    plugin = Plugin()
+    for name, func in hooks.items():
+        setattr(plugin, name, func)
+    return plugin
+
+
+def test_hook_first_party_plugins_come_through_entry_points(kb: kb_core.KnowledgeBase) -> None:
+    record = kb.plugins["work_conditioning"]
+    assert record.distribution == "mtus-kb" and record.module == "kb_plugins.work_conditioning"
+
+
+def test_hook_a_third_party_plugin_adds_a_treatment(tmp_path: Path) -> None:
+    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))])
+    det = kb.evaluate(CASE)
+    assert det.decision is kb_core.Decision.MODIFIED and det.approved_quantity == 6
+    assert det.results[0].citation.endswith("Massage therapy, p.60")
+    assert "massage_demo" in det.receipt.plugins
+
+
+def test_plugins_change_the_digest(tmp_path: Path, kb: kb_core.KnowledgeBase) -> None:
+    assert kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))]).digest != kb.digest
+
+
+def test_missing_evaluator_is_a_load_error_naming_the_plugin(tmp_path: Path) -> None:
+    with pytest.raises(kb_core.PluginError, match="plugin 'massage_demo': no evaluator for criterion 'massage_demo.visits'"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, []))])
+
+
+def test_duplicate_evaluator_is_a_load_error(tmp_path: Path) -> None:
+    with pytest.raises(kb_core.PluginError, match="second evaluator for 'massage_demo.visits'"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits, visits]))])
+
+
+def test_unknown_criterion_evaluator_is_a_load_error(tmp_path: Path) -> None:
+    stray = evaluator("massage_demo.frequency")(visits.func)
+    with pytest.raises(kb_core.PluginError, match="unknown criterion 'massage_demo.frequency'"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits, stray]))])
+
+
+def test_hook_misspelled_hook_is_a_load_error(tmp_path: Path) -> None:
+    @hookimpl
+    def mtus_evaluator() -> list[Any]:
+        return []
+
+    with pytest.raises(kb_core.PluginError, match="massage_demo"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_evaluator=mtus_evaluator))])
+
+
+def test_hook_plugin_needing_another_core_version_is_refused(tmp_path: Path) -> None:
+    @hookimpl
+    def mtus_plugin_info() -> dict[str, str]:
+        return {"requires_core": ">=99"}
+
+    with pytest.raises(kb_core.PluginError, match="needs kb_core >=99"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_plugin_info=mtus_plugin_info))])
+
+
+def test_raising_evaluator_is_isolated_and_named(tmp_path: Path) -> None:
+    @evaluator("massage_demo.visits")
+    def broken(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
+        raise ZeroDivisionError("boom")
+
+    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [broken]))])
+    det = kb.evaluate(CASE)
+    assert det.decision is kb_core.Decision.ERROR
+    assert det.results[0].status is kb_core.Status.ERROR and "massage_demo" in det.results[0].reason
+    assert "ZeroDivisionError" in det.results[0].reason
+    # other treatments still evaluate
+    assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
+    with pytest.raises(kb_core.EvaluatorError, match="massage_demo"):
+        kb.evaluate(CASE, strict=True)
+
+
+def test_garbage_returning_evaluator_is_isolated(tmp_path: Path) -> None:
+    @evaluator("massage_demo.visits")
+    def garbage(case: kb_core.Case, p: Mapping[str, Any]) -> Any:
+        return {"status": "met"}
+
+    det = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [garbage]))]).evaluate(CASE)
+    assert det.results[0].status is kb_core.Status.ERROR and "not a Finding" in det.results[0].reason
+
+
+def test_hook_combine_override_by_plugin(tmp_path: Path) -> None:
+    @hookimpl
+    def mtus_combine(treatment: str, results: Any, case: Any) -> Any:
+        if treatment == "massage_demo":
+            return (kb_core.Decision.NON_CERTIFIED, 0, "this payer never modifies")
+        return None
+
+    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_combine=mtus_combine))])
+    assert kb.evaluate(CASE).summary == "this payer never modifies"
+    assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
+
+
+def test_disabling_a_plugin_removes_its_treatment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "work_conditioning" not in kb_core.load(disable=["work_conditioning"]).treatments
+    monkeypatch.setenv("MTUS_DISABLE_PLUGINS", "work_conditioning")
+    assert "work_conditioning" not in kb_core.load().treatments
+
+
+def test_every_hook_has_a_test() -> None:
+    from kb_core import hookspecs
+
+    hooks = [name for name in dir(hookspecs) if name.startswith("mtus_")]
+    source = Path(__file__).read_text()
+    for hook in hooks:
+        assert hook in source, f"no test exercises {hook}"

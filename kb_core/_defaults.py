@@ -14,7 +14,8 @@ from kb_core._case import Case
 from kb_core._model import CriterionResult, Decision, Status
 from kb_core.hookspecs import hookimpl
 
-_FAILING = (Status.NOT_MET, Status.NOT_DOCUMENTED)
+_FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
+_ERROR = Status.ERROR
 
 
 @hookimpl
@@ -37,7 +38,7 @@ def mtus_combine(
     """
     requested = case.request.quantity
     blocking = [r for r in results if r.role == "admission" and r.status in _FAILING]
-    errors = [r for r in results if r.status is Status.ERROR]
+    errors = [r for r in results if r.status is _ERROR]
     if blocking:
         summary = f"Not certified: {_names(blocking)}."
         if errors:

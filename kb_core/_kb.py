@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pluggy
 from kb_core import _plugins
 from kb_core._case import Case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, load_guidelines
+from kb_core._schemas import case_list_paths
 from kb_core._model import (
     Criterion,
     CriterionResult,
@@ -43,20 +45,43 @@ class _Step:
     citation: str
     tier: str
     verification: str
-    fact_paths: tuple[tuple[str, tuple[str, ...]], ...]
+    fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
 
 
-def _resolve(obj: Any, names: tuple[str, ...]) -> Any:
+# Enum member lookups are slow on the hot path; bind them once.
+_ERROR = Status.ERROR
+_FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
+_VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
+
+
+def _walk(obj: Any, names: tuple[str, ...]) -> Any:
     for name in names:
         if obj is None:
             return None
-        if isinstance(obj, tuple):
+        if type(obj) is tuple:
             obj = tuple(getattr(item, name, None) for item in obj)
-        elif isinstance(obj, Mapping):
+        elif isinstance(obj, dict):
             obj = obj.get(name)
         else:
             obj = getattr(obj, name, None)
     return obj
+
+
+def _fact_reader(path: str) -> Callable[[Any], Any]:
+    """A fast reader for a dotted fact path (attrgetter), falling back to a walk through
+    lists (``prior_treatments.count``), mappings (``extra.x``) and absent parents."""
+    fast = attrgetter(path)
+    names = tuple(path.split("."))
+
+    def read(case: Any) -> Any:
+        try:
+            value = fast(case)
+        except AttributeError:
+            return _walk(case, names)
+        return value
+
+    through_list = any(".".join(names[:i]) in case_list_paths() for i in range(1, len(names)))
+    return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
 
 
 class KnowledgeBase:
@@ -157,7 +182,7 @@ class KnowledgeBase:
             yield _Step(
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
-                tuple((path, tuple(path.split("."))) for path in criterion.facts),
+                tuple((path, _fact_reader(path)) for path in criterion.facts),
             )
 
     # ------------------------------------------------------------ evaluation
@@ -196,8 +221,7 @@ class KnowledgeBase:
             receipt=self._receipt(version, chosen_by),
             decisive=tuple(
                 r.criterion for r in results
-                if r.status is Status.ERROR
-                or (decision is not Decision.CERTIFIED and r.status in (Status.NOT_MET, Status.NOT_DOCUMENTED))
+                if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.status in _FAILING)
             ),
         )
 
@@ -224,26 +248,25 @@ class KnowledgeBase:
                 )
 
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
-        criterion = step.criterion
         try:
             finding = step.evaluator.func(case, step.params)
-            if not isinstance(finding, Finding) or not isinstance(finding.status, Status) or finding.status is Status.ERROR:
+            status = finding.status if type(finding) is Finding else None
+            if status not in _VALID:
                 raise TypeError(f"returned {finding!r:.80}, not a Finding")
         except Exception as exc:
-            problem = f"evaluator for {criterion.id} failed: {type(exc).__name__}: {exc}"
+            problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {exc}"
             if strict:
                 raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding") from exc
-            finding = Finding(Status.ERROR, f"plugin '{step.plugin}': {problem}")
-        facts = {path: _resolve(case, names) for path, names in step.fact_paths}
+            finding = Finding(_ERROR, f"plugin '{step.plugin}': {problem}")
+            status = _ERROR
+        facts = {path: read(case) for path, read in step.fact_readers}
         if finding.facts:
             facts.update(finding.facts)
-        failing = finding.status in (Status.NOT_MET, Status.NOT_DOCUMENTED)
+        criterion = step.criterion
         return CriterionResult(
-            criterion=criterion.id, title=criterion.title, status=finding.status, reason=finding.reason,
-            citation=step.citation, tier=step.tier, role=criterion.role, parameters=step.params, facts=facts,
-            verification=step.verification,
-            documentation_needed=criterion.documentation_needed if failing else None,
-            approvable=finding.approvable, plugin=step.plugin,
+            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
+            step.params, facts, step.verification,
+            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin,
         )
 
     def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case) -> tuple[Decision, int | None, str]:

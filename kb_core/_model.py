@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from kb_core._case import Case
@@ -157,6 +157,10 @@ class Status(str, enum.Enum):
     ERROR = "error"
 
 
+# Bound once: enum member lookups are slow on the hot path.
+_MET, _NOT_MET, _NOT_DOCUMENTED, _NOT_APPLICABLE = Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE
+
+
 class Decision(str, enum.Enum):
     """What a utilization reviewer applying the encoded criteria would decide."""
 
@@ -167,14 +171,14 @@ class Decision(str, enum.Enum):
     ERROR = "error"  # a plugin failed; see the criterion results marked error
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """What an evaluator returns: the status of its criterion and why.
 
     Build one with :meth:`met`, :meth:`not_met`, :meth:`not_documented` or
     :meth:`not_applicable`. ``approvable`` (with ``not_met``) is the quantity that would
     satisfy the criterion, which lets the request be modified instead of denied.
     ``facts`` may override the values the engine records for the criterion's facts.
+    (A NamedTuple, not a dataclass: findings are made on the hot path.)
     """
 
     status: Status
@@ -184,19 +188,19 @@ class Finding:
 
     @classmethod
     def met(cls, reason: str, **facts: Any) -> Finding:
-        return cls(Status.MET, reason, facts=facts or None)
+        return cls(_MET, reason, None, facts or None)
 
     @classmethod
     def not_met(cls, reason: str, *, approvable: int | None = None, **facts: Any) -> Finding:
-        return cls(Status.NOT_MET, reason, approvable, facts or None)
+        return cls(_NOT_MET, reason, approvable, facts or None)
 
     @classmethod
     def not_documented(cls, reason: str, **facts: Any) -> Finding:
-        return cls(Status.NOT_DOCUMENTED, reason, facts=facts or None)
+        return cls(_NOT_DOCUMENTED, reason, None, facts or None)
 
     @classmethod
     def not_applicable(cls, reason: str, **facts: Any) -> Finding:
-        return cls(Status.NOT_APPLICABLE, reason, facts=facts or None)
+        return cls(_NOT_APPLICABLE, reason, None, facts or None)
 
 
 EvaluatorFunc = Callable[["Case", Mapping[str, Any]], Finding]
@@ -226,9 +230,11 @@ def evaluator(criterion_id: str) -> Callable[[EvaluatorFunc], Evaluator]:
     return wrap
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
-    """One criterion judged for one case, with everything needed to audit it."""
+class CriterionResult(NamedTuple):
+    """One criterion judged for one case, with everything needed to audit it.
+
+    (A NamedTuple: immutable and cheap to build on the hot path.)
+    """
 
     criterion: str
     title: str

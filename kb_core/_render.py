@@ -10,21 +10,39 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from kb_core._model import Determination, Status
+from kb_core._model import CriterionResult, Determination, Status
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.date):
         return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
+
+
+def _result(r: CriterionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "criterion": r.criterion, "title": r.title, "status": r.status.value, "reason": r.reason,
+        "citation": r.citation, "tier": r.tier, "role": r.role, "verification": r.verification,
+        "parameters": _plain(r.parameters), "facts": _plain(r.facts),
+    }
+    for key in ("documentation_needed", "approvable", "plugin"):
+        value = getattr(r, key)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def determination_dict(det: Determination) -> dict[str, Any]:
@@ -37,9 +55,7 @@ def determination_dict(det: Determination) -> dict[str, Any]:
         "requested_quantity": det.requested_quantity,
         "approved_quantity": det.approved_quantity,
         "decisive_criteria": list(det.decisive),
-        "criteria": [
-            {k: v for k, v in _plain(r).items() if v is not None} for r in det.results
-        ],
+        "criteria": [_result(r) for r in det.results],
         "receipt": _plain(det.receipt),
     }
 

@@ -63,16 +63,17 @@ def validate(document: Any, name: str, path: str, error: type[LocatedError]) -> 
 
 
 @cache
-def case_fact_paths() -> frozenset[str]:
-    """Every dotted fact path a case can state (list items contribute their fields)."""
+def _case_paths() -> tuple[frozenset[str], frozenset[str]]:
     root = schema("case")
     defs = root["$defs"]
     paths: set[str] = set()
+    lists: set[str] = set()
 
     def walk(node: dict[str, Any], prefix: str) -> None:
         if "$ref" in node:
             node = defs[node["$ref"].rsplit("/", 1)[-1]]
         if "items" in node:
+            lists.add(prefix)
             walk(node["items"], prefix)
         for key, sub in node.get("properties", {}).items():
             path = f"{prefix}.{key}" if prefix else key
@@ -80,4 +81,14 @@ def case_fact_paths() -> frozenset[str]:
             walk(sub, path)
 
     walk({k: v for k, v in root.items() if k == "properties"}, "")
-    return frozenset(paths - {"expected"} - {p for p in paths if p.startswith("expected.")})
+    return frozenset(p for p in paths if p.split(".")[0] != "expected"), frozenset(lists)
+
+
+def case_fact_paths() -> frozenset[str]:
+    """Every dotted fact path a case can state (list items contribute their fields)."""
+    return _case_paths()[0]
+
+
+def case_list_paths() -> frozenset[str]:
+    """Fact paths whose value is a list (e.g. ``prior_treatments``)."""
+    return _case_paths()[1]

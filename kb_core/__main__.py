@@ -1,0 +1,5 @@
+"""``python -m kb_core`` is the ``mtus`` command."""
+
+from kb_core.cli import main
+
+main()

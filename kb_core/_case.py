@@ -52,6 +52,7 @@ class Diagnosis:
 @dataclass(frozen=True, slots=True)
 class PostSurgical:
     surgery: str | None = None
+    procedure: str | None = None
     surgery_date: Date | None = None
     surgery_certified: bool | None = None
 
@@ -122,6 +123,8 @@ class Findings:
     plan_of_care_recommends_treatment: bool | None = None
     flare_up: bool | None = None
     chronic_pain: bool | None = None
+    objective_functional_deficits: bool | None = None
+    exceptional_factors_documented: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         if post is None
         else PostSurgical(
             surgery=post.get("surgery"),
+            procedure=post.get("procedure"),
             surgery_date=date_at("request", "post_surgical", "surgery_date"),
             surgery_certified=post.get("surgery_certified"),
         ),

@@ -16,6 +16,8 @@ from kb_core.hookspecs import hookimpl
 
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
 _ERROR = Status.ERROR
+_NOT_MET = Status.NOT_MET
+_BLOCKING_ROLES = frozenset({"admission", "scope"})  # an undocumented scope blocks like an admission criterion
 
 
 @hookimpl
@@ -31,13 +33,20 @@ def _names(results: Iterable[CriterionResult]) -> str:
 def mtus_combine(
     treatment: str, results: Sequence[CriterionResult], case: Case
 ) -> tuple[Decision, int | None, str]:
-    """Admission criteria all or nothing; quantity criteria may modify the request.
+    """Scope first; then admission criteria all or nothing; quantity criteria may modify.
+
+    A scope criterion not met means the encoded text does not cover the request
+    (``no_criteria``), which is not a clinical denial; a scope that is not documented
+    blocks certification like an admission criterion.
 
     The requester carries the burden: an admission criterion that is not documented
     blocks certification just as one that is not met.
     """
     requested = case.request.quantity
-    blocking = [r for r in results if r.role == "admission" and r.status in _FAILING]
+    outside = [r for r in results if r.role == "scope" and r.status is _NOT_MET]
+    if outside:
+        return Decision.NO_CRITERIA, None, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."
+    blocking = [r for r in results if r.role in _BLOCKING_ROLES and r.status in _FAILING]
     errors = [r for r in results if r.status is _ERROR]
     if blocking:
         summary = f"Not certified: {_names(blocking)}."

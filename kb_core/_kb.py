@@ -46,6 +46,7 @@ class _Step:
     tier: str
     verification: str
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
+    regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
 
 
 # Enum member lookups are slow on the hot path; bind them once.
@@ -183,6 +184,7 @@ class KnowledgeBase:
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
+                frozenset(criterion.body_regions),
             )
 
     # ------------------------------------------------------------ evaluation
@@ -248,6 +250,22 @@ class KnowledgeBase:
                 )
 
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
+        if step.regions and step.regions.isdisjoint(case.request.body_regions):
+            finding = Finding.not_applicable(f"applies to {', '.join(sorted(step.regions))} only")
+            status = finding.status
+        else:
+            finding, status = self._call(step, case, strict)
+        facts = {path: read(case) for path, read in step.fact_readers}
+        if finding.facts:
+            facts.update(finding.facts)
+        criterion = step.criterion
+        return CriterionResult(
+            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
+            step.params, facts, step.verification,
+            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin,
+        )
+
+    def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
         try:
             finding = step.evaluator.func(case, step.params)
             status = finding.status if type(finding) is Finding else None
@@ -259,15 +277,7 @@ class KnowledgeBase:
                 raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding") from exc
             finding = Finding(_ERROR, f"plugin '{step.plugin}': {problem}")
             status = _ERROR
-        facts = {path: read(case) for path, read in step.fact_readers}
-        if finding.facts:
-            facts.update(finding.facts)
-        criterion = step.criterion
-        return CriterionResult(
-            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
-            step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin,
-        )
+        return finding, status
 
     def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case) -> tuple[Decision, int | None, str]:
         for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from kb_core._model import (
@@ -84,6 +85,15 @@ def _date(text: str | None, path: str, line: int | None, where: str) -> dt.date 
 
 def _verification(node: Mapping[str, Any] | None) -> Verification | None:
     return None if node is None else Verification(node["status"], node.get("note"))
+
+
+def _frozen(value: Any) -> Any:
+    """Parameter values are shared by every evaluation: make lists and tables immutable."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return MappingProxyType(dict(value))
+    return value
 
 
 def _citation(node: Mapping[str, Any]) -> Citation:
@@ -161,6 +171,9 @@ class _FileReader:
                 self.path, self.line(*loc),
             )
 
+        for name, pnode in doc.get("shared_parameters", {}).items():
+            self.read_parameter(f"shared.{name}", name, pnode, ("shared_parameters", name))
+
         for kid, node in doc.get("treatment_kinds", {}).items():
             self.declare("treatment kind", kid, "treatment_kinds", kid)
             self.into.treatment_kinds[kid] = node["title"]
@@ -178,6 +191,17 @@ class _FileReader:
         for tid, node in doc.get("treatments", {}).items():
             self.read_treatment(tid, node)
 
+    def read_parameter(self, pid: str, name: str, pnode: Mapping[str, Any], ploc: tuple[str, ...]) -> None:
+        self.declare("parameter", pid, *ploc)
+        for vid in pnode.get("by_version", {}):
+            self.refer("version", vid, *ploc, "by_version", vid)
+        self.into.parameters[pid] = Parameter(
+            pid, name, _frozen(pnode["value"]), {k: _frozen(v) for k, v in pnode.get("by_version", {}).items()},
+            pnode["unit"], self.cite(pnode["citation"], *ploc, "citation"),
+            _verification(pnode["verification"]),  # type: ignore[arg-type]
+            pnode.get("description"), self.path, self.line(*ploc),
+        )
+
     def read_treatment(self, tid: str, node: Mapping[str, Any]) -> None:
         loc = ("treatments", tid)
         self.declare("treatment", tid, *loc)
@@ -192,16 +216,8 @@ class _FileReader:
 
         param_ids = []
         for name, pnode in node.get("parameters", {}).items():
-            ploc = (*loc, "parameters", name)
             pid = f"{tid}.{name}"
-            self.declare("parameter", pid, *ploc)
-            for vid in pnode.get("by_version", {}):
-                self.refer("version", vid, *ploc, "by_version", vid)
-            self.into.parameters[pid] = Parameter(
-                pid, name, pnode["value"], dict(pnode.get("by_version", {})), pnode["unit"],
-                self.cite(pnode["citation"], *ploc, "citation"), _verification(pnode["verification"]),  # type: ignore[arg-type]
-                pnode.get("description"), self.path, self.line(*ploc),
-            )
+            self.read_parameter(pid, name, pnode, (*loc, "parameters", name))
             param_ids.append(pid)
 
         criterion_ids = []

@@ -17,6 +17,7 @@ from kb_core._case import Case, Expected, load_case
 from kb_core._kb import KnowledgeBase
 from kb_core._model import Decision, Determination, Status
 from kb_core._yaml import data_files
+from kb_core.errors import KBError
 
 FAILING = (Status.NOT_MET, Status.NOT_DOCUMENTED)
 
@@ -51,9 +52,23 @@ def mismatches(det: Determination, expected: Expected) -> list[str]:
 @dataclass
 class CaseOutcome:
     path: str
-    case: Case
-    determination: Determination
+    case: Case | None  # None: the file could not be read as a case
+    determination: Determination | None  # None: the case could not be evaluated
     mismatches: list[str]
+
+    @property
+    def expected(self) -> Expected | None:
+        return self.case.expected if self.case else None
+
+    @property
+    def treatment(self) -> str:
+        if self.determination:
+            return self.determination.treatment
+        return self.case.request.treatment if self.case else "unreadable"
+
+    @property
+    def decision(self) -> str:
+        return self.determination.decision.value if self.determination else "error"
 
     @property
     def agrees(self) -> bool:
@@ -61,13 +76,13 @@ class CaseOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         det = self.determination
-        expected = self.case.expected or Expected()
+        expected = self.expected or Expected()
         return {
             "path": self.path,
-            "case_id": self.case.case_id,
-            "treatment": det.treatment,
-            "decision": det.decision.value,
-            "approved_quantity": det.approved_quantity,
+            "case_id": self.case.case_id if self.case else None,
+            "treatment": self.treatment,
+            "decision": self.decision,
+            "approved_quantity": det.approved_quantity if det else None,
             "expected_decision": expected.decision,
             "expected_imr_outcome": expected.imr_outcome,
             "agrees": self.agrees,
@@ -75,7 +90,7 @@ class CaseOutcome:
             "known_disagreement": expected.known_disagreement,
             "deciding_criteria": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason, "citation": r.citation}
-                for r in det.results if r.status in FAILING or r.status is Status.ERROR
+                for r in (det.results if det else ()) if r.status in FAILING or r.status is Status.ERROR
             ],
         }
 
@@ -85,21 +100,21 @@ class AgreementReport:
     outcomes: list[CaseOutcome] = field(default_factory=list)
 
     def _scored(self, imr_only: bool) -> list[CaseOutcome]:
-        return [o for o in self.outcomes if o.case.expected and (o.case.expected.imr_outcome or not imr_only)]
+        return [o for o in self.outcomes if o.expected and (o.expected.imr_outcome or not imr_only)]
 
     def summary(self) -> dict[str, Any]:
-        imr = [o for o in self.outcomes if o.case.expected and o.case.expected.imr_outcome]
+        imr = [o for o in self.outcomes if o.expected and o.expected.imr_outcome]
         confusion: Counter[tuple[str, str]] = Counter(
-            (o.case.expected.imr_outcome or "", imr_view(o.determination.decision)) for o in imr if o.case.expected
+            (o.expected.imr_outcome or "", _imr_view_of(o)) for o in imr if o.expected
         )
         per_treatment: dict[str, dict[str, int]] = {}
         for o in self._scored(imr_only=False):
-            row = per_treatment.setdefault(o.determination.treatment, {"cases": 0, "agree": 0})
+            row = per_treatment.setdefault(o.treatment, {"cases": 0, "agree": 0})
             row["cases"] += 1
             row["agree"] += o.agrees
         by_outcome = {
-            outcome: {"cases": sum(1 for o in imr if o.case.expected and o.case.expected.imr_outcome == outcome),
-                      "agree": sum(1 for o in imr if o.case.expected and o.case.expected.imr_outcome == outcome and o.agrees)}
+            outcome: {"cases": sum(1 for o in imr if o.expected and o.expected.imr_outcome == outcome),
+                      "agree": sum(1 for o in imr if o.expected and o.expected.imr_outcome == outcome and o.agrees)}
             for outcome in ("upheld", "overturned")
         }
         scored = self._scored(imr_only=False)
@@ -111,7 +126,7 @@ class AgreementReport:
             "imr_agree": sum(o.agrees for o in imr),
             "imr_agreement": _rate(sum(o.agrees for o in imr), len(imr)),
             "imr_by_outcome": by_outcome,
-            "known_disagreements": sum(1 for o in scored if o.case.expected and o.case.expected.known_disagreement),
+            "known_disagreements": sum(1 for o in scored if o.expected and o.expected.known_disagreement),
             "per_treatment": dict(sorted(per_treatment.items())),
             "confusion_matrix": {
                 expected: {engine: confusion[(expected, engine)] for engine in ("upheld", "overturned", "no decision")}
@@ -143,13 +158,17 @@ class AgreementReport:
         if disagreements:
             lines += ["", "Disagreements:"]
         for o in disagreements:
-            lines.append(f"  {o.case.case_id or o.path}: {'; '.join(o.mismatches)}")
-            if o.case.expected and o.case.expected.known_disagreement:
-                lines.append(f"    known: {o.case.expected.known_disagreement}")
-            for r in o.determination.results:
+            lines.append(f"  {(o.case.case_id if o.case else None) or o.path}: {'; '.join(o.mismatches)}")
+            if o.expected and o.expected.known_disagreement:
+                lines.append(f"    known: {o.expected.known_disagreement}")
+            for r in o.determination.results if o.determination else ():
                 if r.status in FAILING or r.status is Status.ERROR:
                     lines.append(f"    {r.status.value}: {r.criterion} ({r.reason})")
         return "\n".join(lines) + "\n"
+
+
+def _imr_view_of(outcome: CaseOutcome) -> str:
+    return imr_view(outcome.determination.decision) if outcome.determination else "no decision"
 
 
 def _rate(agree: int, total: int) -> str:
@@ -160,7 +179,12 @@ def run_agreement(kb: KnowledgeBase, paths: Iterable[Path]) -> AgreementReport:
     """Evaluate every case file under ``paths`` and compare with its ``expected`` block."""
     report = AgreementReport()
     for path in data_files(list(paths)):
-        case = load_case(path)
-        det = kb.evaluate(case)
+        case: Case | None = None
+        try:
+            case = load_case(path)
+            det = kb.evaluate(case)
+        except KBError as exc:  # reported as a disagreement, never dropped
+            report.outcomes.append(CaseOutcome(str(path), case, None, [f"could not be evaluated: {exc}"]))
+            continue
         report.outcomes.append(CaseOutcome(str(path), case, det, mismatches(det, case.expected or Expected())))
     return report

@@ -19,7 +19,7 @@ from kb_core._schemas import schema
 _CASE = schema("case")
 REGIONS: list[str] = [r for r in _CASE["$defs"]["region"]["enum"]]
 DEMAND_LEVELS: list[str] = [v for v in _CASE["properties"]["worker"]["properties"]["physical_demand_level"]["enum"] if v]
-CATEGORIES = ["myalgia_myositis", "neuralgia_neuritis_radiculitis", "crps", "arthritis", "sprain_strain", "post_injection", "fracture", "dislocation"]
+CATEGORIES = ["myalgia_myositis", "neuralgia_neuritis_radiculitis", "crps", "arthritis", "sprain_strain", "post_injection", "fracture", "dislocation", "epicondylitis"]
 
 
 def thresholds(kb: KnowledgeBase, treatment: str) -> list[float]:

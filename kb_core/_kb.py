@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from dataclasses import dataclass
@@ -47,6 +49,29 @@ class _Step:
     verification: str
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
     regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
+
+
+class _Deadline(BaseException):
+    """Raised inside a hung evaluator by SIGALRM; a BaseException so that a plugin's
+    own ``except Exception`` cannot swallow it."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Deadline
+
+
+def _alarm_available() -> bool:
+    """Time limits use SIGALRM: only on Unix, in the main thread, and only where nobody
+    else installed a SIGALRM handler (we never replace a host application's handler)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return False
+    current = signal.getsignal(signal.SIGALRM)
+    if current is _on_alarm:
+        return True
+    if current in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGALRM, _on_alarm)
+        return True
+    return False
 
 
 # Enum member lookups are slow on the hot path; bind them once.
@@ -104,7 +129,9 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         self._graph: Any = None
-        self._by_kind = {kind: tid for tid, t in guidelines.treatments.items() for kind in t.requested_as}
+        # Seconds one evaluator may run before it is reported as an error (None: no limit).
+        self.time_limit: float | None = 2.0
+        self._by_kind = _treatments_by_kind(guidelines)
         self.digest = self._digest()
 
     # ------------------------------------------------------------ identity
@@ -132,9 +159,24 @@ class KnowledgeBase:
     def treatments(self) -> list[str]:
         return sorted(self.guidelines.treatments)
 
-    def treatment_for(self, kind: str) -> str | None:
-        """The encoded treatment whose criteria judge a request for ``kind``."""
-        return self._by_kind.get(kind)
+    def treatment_for(self, kind: str, on: dt.date | None = None) -> str | None:
+        """The treatment whose criteria judge a request for ``kind`` made on ``on``.
+
+        Where several plugins encode criteria for the same kind, the evidence tier
+        decides (MTUS before ACOEM before ODG, per the Medical Evidence Search Sequence,
+        8 CCR §9792.21.1), then whether a governing version is in force on the date;
+        registration order never does. A lower tier is used only when no higher-tier
+        text governs the date; a higher-tier text in force without encoded criteria
+        gives ``no_criteria`` rather than a silent fall-back.
+        """
+        candidates = self._by_kind.get(kind)
+        if not candidates:
+            return None
+        if on is not None:
+            for tid in candidates:
+                if self.version_for(tid, on) is not None:
+                    return tid
+        return candidates[0]
 
     # ------------------------------------------------------------ versions and plans
 
@@ -205,7 +247,8 @@ class KnowledgeBase:
         elif not isinstance(case, Case):
             case = parse_case(case)
         self.check_case(case)
-        treatment = self._by_kind[case.request.treatment]
+        treatment = self.treatment_for(case.request.treatment, case.dates.decisive)
+        assert treatment is not None  # check_case made sure
         on = case.dates.decisive
         chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
         version = self.version_for(treatment, on)
@@ -214,7 +257,14 @@ class KnowledgeBase:
         plan = self._plan(treatment, version)
         if not plan:
             return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
-        results = tuple(self._run(step, case, strict) for step in plan)
+        guarded = self.time_limit is not None and _alarm_available()
+        if guarded:
+            signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
+        try:
+            results = tuple(self._run(step, case, strict, guarded) for step in plan)
+        finally:
+            if guarded:
+                signal.setitimer(signal.ITIMER_REAL, 0)
         decided = self._combine(treatment, results, case)
         decision, approved, summary = decided
         return Determination(
@@ -249,12 +299,12 @@ class KnowledgeBase:
                     fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
                 )
 
-    def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
+    def _run(self, step: _Step, case: Case, strict: bool, guarded: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
             finding = Finding.not_applicable(f"applies to {', '.join(sorted(step.regions))} only")
             status = finding.status
         else:
-            finding, status = self._call(step, case, strict)
+            finding, status = self._call(step, case, strict, guarded)
         facts = {path: read(case) for path, read in step.fact_readers}
         if finding.facts:
             facts.update(finding.facts)
@@ -265,19 +315,24 @@ class KnowledgeBase:
             criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin,
         )
 
-    def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
+    def _call(self, step: _Step, case: Case, strict: bool, guarded: bool) -> tuple[Finding, Status]:
         try:
             finding = step.evaluator.func(case, step.params)
             status = finding.status if type(finding) is Finding else None
             if status not in _VALID:
                 raise TypeError(f"returned {finding!r:.80}, not a Finding")
+            return finding, status  # type: ignore[return-value]
+        except _Deadline:
+            problem = f"evaluator for {step.criterion.id} did not finish within {self.time_limit} s"
+            if guarded:  # the next criterion gets a full time limit of its own
+                signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
+            cause: BaseException | None = None
         except Exception as exc:
             problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {exc}"
-            if strict:
-                raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding") from exc
-            finding = Finding(_ERROR, f"plugin '{step.plugin}': {problem}")
-            status = _ERROR
-        return finding, status
+            cause = exc
+        if strict:
+            raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding promptly") from cause
+        return Finding(_ERROR, f"plugin '{step.plugin}': {problem}"), _ERROR
 
     def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case) -> tuple[Decision, int | None, str]:
         for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first
@@ -304,11 +359,60 @@ class KnowledgeBase:
 
     def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
         return Determination(
-            case_id=case.case_id, treatment=self._by_kind[case.request.treatment], decision=Decision.NO_CRITERIA,
+            case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or "", decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
             requested_quantity=case.request.quantity, approved_quantity=None, results=(),
             receipt=self._receipt(version, chosen_by),
         )
+
+
+TIER_RANK = {"mtus": 0, "statute": 0, "regulation": 0, "acoem": 1, "odg": 2, "reference": 3}
+
+
+def treatment_tier(gs: GuidelineSet, treatment: str) -> str:
+    """The evidence tier of the texts governing ``treatment`` (the highest among them)."""
+    tiers = [gs.versions[v].tier for v in gs.treatments[treatment].governed_by]
+    return min(tiers, key=TIER_RANK.__getitem__)
+
+
+def _treatments_by_kind(gs: GuidelineSet) -> dict[str, list[str]]:
+    """Request kind -> treatments that judge it, best evidence tier first.
+
+    Raises:
+        PluginError: two treatments of the same tier govern the same kind on some date
+            (a real conflict, reported rather than resolved by load order).
+    """
+    by_kind: dict[str, list[str]] = {}
+    for tid, treatment in sorted(gs.treatments.items()):
+        for kind in treatment.requested_as:
+            by_kind.setdefault(kind, []).append(tid)
+    for kind, tids in by_kind.items():
+        tids.sort(key=lambda t: (TIER_RANK[treatment_tier(gs, t)], t))
+        for i, first in enumerate(tids):
+            for second in tids[i + 1:]:
+                if treatment_tier(gs, first) != treatment_tier(gs, second):
+                    continue
+                overlap = _overlapping(gs, first, second)
+                if overlap:
+                    raise PluginError(
+                        gs.criterion_plugin.get(gs.treatments[second].criteria[0], "?"),
+                        f"treatment '{second}' and treatment '{first}' (plugin "
+                        f"'{gs.criterion_plugin.get(gs.treatments[first].criteria[0], '?')}') both judge '{kind}' requests "
+                        f"at tier {treatment_tier(gs, first)} under overlapping versions {overlap}",
+                        "give them different evidence tiers or non-overlapping effective dates, or disable one plugin",
+                    )
+    return by_kind
+
+
+def _overlapping(gs: GuidelineSet, first: str, second: str) -> tuple[str, str] | None:
+    for a in gs.treatments[first].governed_by:
+        for b in gs.treatments[second].governed_by:
+            va, vb = gs.versions[a], gs.versions[b]
+            start = max(va.effective_from or dt.date.min, vb.effective_from or dt.date.min)
+            end = min(va.effective_until or dt.date.max, vb.effective_until or dt.date.max)
+            if start <= end:
+                return a, b
+    return None
 
 
 def _bind_evaluators(gs: GuidelineSet, manager: pluggy.PluginManager) -> dict[str, tuple[Evaluator, str]]:

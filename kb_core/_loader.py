@@ -209,7 +209,6 @@ class _FileReader:
             self.refer("version", vid, *loc, "governed_by", index)
         requested_as = tuple(node.get("requested_as", (tid,)))
         for index, kind in enumerate(requested_as):
-            self.declare("request kind", kind, *loc, "requested_as", index)
             self.refer("treatment kind", kind, *loc, "requested_as", index)
         for index, kind in enumerate(node.get("requires_prior_trial_of", ())):
             self.refer("treatment kind", kind, *loc, "requires_prior_trial_of", index)

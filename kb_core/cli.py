@@ -206,3 +206,86 @@ def agree(obj: _Context, paths: tuple[Path, ...], fmt: str) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(report.text(), nl=False)
+
+
+def plugin_rows(kb: KnowledgeBase, conformance: bool) -> list[dict[str, Any]]:
+    """One row per loaded plugin: version, distribution, treatments with their versions and dates."""
+    from kb_core._kb import treatment_tier
+    from kb_core.testing import plugin_sample_cases, plugin_treatments
+
+    gs = kb.guidelines
+    rows = []
+    for name, record in sorted(kb.plugins.items()):
+        treatments = plugin_treatments(kb, name)
+        row: dict[str, Any] = {
+            "name": name, "version": record.version, "distribution": record.distribution, "module": record.module,
+            "treatments": [
+                {
+                    "id": tid, "requested_as": list(gs.treatments[tid].requested_as), "tier": treatment_tier(gs, tid),
+                    "criteria": len(gs.treatments[tid].criteria),
+                    "versions": [
+                        {"id": vid, "label": gs.versions[vid].label,
+                         "from": str(gs.versions[vid].effective_from or ""), "until": str(gs.versions[vid].effective_until or ""),
+                         "encoded": any(vid in gs.criteria[c].applies_to for c in gs.treatments[tid].criteria)}
+                        for vid in gs.treatments[tid].governed_by
+                    ],
+                }
+                for tid in treatments
+            ],
+            "sample_cases": len(plugin_sample_cases(kb, name)),
+        }
+        if conformance and treatments:
+            from kb_core.testing import check_plugin
+
+            report = check_plugin(name, kb=kb, examples=20)
+            row["conformance"] = {"ok": report.ok, "summary": report.summary(), "problems": report.problems}
+        rows.append(row)
+    return rows
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--conformance/--no-conformance", default=True, show_default=True, help="Run the conformance kit on each plugin (needs hypothesis).")
+@click.pass_obj
+@_guarded
+def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
+    """List installed plugins: version, treatments, guideline versions and dates, conformance."""
+    if conformance:
+        try:
+            import hypothesis  # noqa: F401
+        except ImportError:
+            click.echo("note: hypothesis is not installed; skipping conformance (pip install 'mtus-kb[test]')", err=True)
+            conformance = False
+    rows = plugin_rows(obj.kb, conformance)
+    if fmt == "json":
+        click.echo(json.dumps({"plugins": rows}, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['name']} {row['version']}  ({row['distribution'] or 'not installed from a distribution'}: {row['module']})")
+        for t in row["treatments"]:
+            click.echo(f"  {t['id']} [{t['tier'].upper()}] judges {', '.join(t['requested_as'])}: {t['criteria']} criteria")
+            for v in t["versions"]:
+                span = f"{v['from'] or '...'} to {v['until'] or 'today'}"
+                click.echo(f"    {v['id']:<14} {span:<26} {'encoded' if v['encoded'] else 'not encoded: no_criteria'}")
+        if "conformance" in row:
+            click.echo(f"  conformance: {row['conformance']['summary']}")
+            for problem in row["conformance"]["problems"]:
+                click.echo(f"    - {problem}")
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--title", help="Human title of the treatment (default from NAME).")
+@click.option("--tier", type=click.Choice(["mtus", "odg", "acoem", "reference"]), default="odg", show_default=True, help="Evidence tier of the guideline the plugin encodes.")
+@click.pass_obj
+@_guarded
+def new_plugin_command(obj: _Context, name: str, directory: Path, title: str | None, tier: str) -> None:
+    """Scaffold a plugin distribution that installs and passes the conformance kit as generated."""
+    from kb_core.scaffold import new_plugin
+
+    kinds = frozenset(obj.kb.guidelines.treatment_kinds)
+    if name in obj.kb.treatments or obj.kb.treatment_for(name):
+        click.echo(f"note: '{name}' is already judged by an installed plugin; precedence between the two goes by evidence tier and dates", err=True)
+    target = new_plugin(name, directory, title=title, tier=tier, existing_kinds=kinds, core_version=obj.kb.version)
+    click.echo(f"wrote {target}\nnext: pip install -e '{target}[test]' && python -m pytest -q {target}/tests")

@@ -68,6 +68,16 @@ def mtus_combine(
 
 
 @hookspec
+def mtus_sample_cases() -> Iterable[Path | Any]:
+    """Return sample case files (YAML or JSON, each with an ``expected:`` block) for the
+    treatments this plugin encodes.
+
+    Optional. ``mtus plugins`` and the conformance kit (:func:`kb_core.testing.check_plugin`)
+    run them; each must reach its expected outcome or carry ``known_disagreement``.
+    """
+
+
+@hookspec
 def mtus_plugin_info() -> Mapping[str, Any] | None:
     """Return facts about the plugin itself, e.g. ``{"requires_core": ">=0.1,<1"}``.
 

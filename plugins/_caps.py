@@ -35,6 +35,8 @@ def statutory_cap(case: Case, p: Mapping[str, Any], kind: str) -> Finding:
     cap = p["visit_cap_per_injury"]
     total = given + authorized + requested
     counted = f"{given}{'' if complete else ' or more'} prior {kind.replace('_', ' ')} visits + {authorized} certified + {requested} requested = {total}"
+    if total <= cap and not complete:
+        return Finding.not_documented(f"{counted}: prior {kind.replace('_', ' ')} is documented without its number of visits, so the cap of {cap} cannot be checked")
     if total <= cap:
         return Finding.met(f"{counted}, within the cap of {cap} per injury")
     return Finding.not_met(f"{counted}, above the cap of {cap} per injury", approvable=max(cap - given - authorized, 0) or None)

@@ -31,6 +31,14 @@ def _prior_courses(case: Case, postsurgical: bool) -> list[Any]:
     return [t for t in case.prior(*THERAPY) if bool(t.post_surgical) == postsurgical and t.count != 0]
 
 
+def _chronic_courses(case: Case) -> tuple[list[Any], bool | None]:
+    """Courses the chronic-pain criteria count, and the ``post_surgical`` filter for them:
+    non-surgical courses, or every course when an unlisted surgery fell back to these criteria."""
+    if case.request.post_surgical is not None:
+        return [t for t in case.prior(*THERAPY) if t.count != 0], None
+    return _prior_courses(case, postsurgical=False), False
+
+
 @evaluator(f"{T}.surgery_supported")
 def surgery_supported(case: Case, p: Mapping[str, Any]) -> Finding:
     post = case.request.post_surgical
@@ -78,7 +86,7 @@ def authorized_course_first(case: Case, p: Mapping[str, Any]) -> Finding:
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     if _listed_surgery(case, p):
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
-    prior = _prior_courses(case, postsurgical=False)
+    prior, _ = _chronic_courses(case)
     if not prior and case.request.purpose != "continuation":
         return Finding.not_applicable("first course of therapy", prior_treatments=prior)
     if any(t.functional_improvement for t in prior):
@@ -117,7 +125,7 @@ def diagnosis_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
     requested = case.request.quantity
     if requested is None:
         return Finding.not_documented("the number of visits requested is not stated")
-    given, complete = visits_so_far(case, *THERAPY)
+    given, complete = visits_so_far(case, *THERAPY, post_surgical=_chronic_courses(case)[1])
     if not complete:
         return Finding.not_documented(f"prior therapy is documented without its number of visits ({given} counted)")
     allowance, row = _allowance(case, p)
@@ -135,7 +143,7 @@ def diagnosis_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
 def initial_trial(case: Case, p: Mapping[str, Any]) -> Finding:
     if case.request.post_surgical is not None and _listed_surgery(case, p):
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
-    if _prior_courses(case, postsurgical=False) or case.request.purpose == "continuation":
+    if _chronic_courses(case)[0] or case.request.purpose == "continuation":
         return Finding.not_applicable("not a first course")
     requested = case.request.quantity
     if requested is None:

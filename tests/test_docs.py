@@ -21,3 +21,18 @@ def test_readme_lists_every_unverified_parameter(kb: kb_core.KnowledgeBase) -> N
     for pid, param in kb.guidelines.parameters.items():
         if not param.verification.verified:
             assert f"`{pid}`" in README, f"README does not list unverified parameter {pid}"
+
+
+def test_every_hook_is_documented_in_the_plugin_guide() -> None:
+    import inspect
+
+    from kb_core import hookspecs
+
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    for name, func in inspect.getmembers(hookspecs, inspect.isfunction):
+        if name.startswith("mtus_"):
+            assert f"### `{name}`" in guide, f"docs/plugins.md has no section for hook {name}"
+            section = guide.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+            assert f"def {name}(" in section, f"the section on {name} does not show its signature"
+            for param in inspect.signature(func).parameters:
+                assert param in section, f"the section on {name} does not mention its argument {param}"

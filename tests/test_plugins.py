@@ -142,6 +142,24 @@ def test_garbage_returning_evaluator_is_isolated(tmp_path: Path) -> None:
     assert det.results[0].status is kb_core.Status.ERROR and "not a Finding" in det.results[0].reason
 
 
+def test_hook_sample_cases_feed_the_conformance_kit(tmp_path: Path) -> None:
+    from kb_core.testing import check_plugin
+
+    case = tmp_path / "eight-visits.yaml"
+    case.write_text("dates: {request: '2015-03-02'}\nrequest: {treatment: massage, quantity: 8}\nexpected: {decision: modified, approved_quantity: 6}\n")
+
+    @hookimpl
+    def mtus_sample_cases() -> list[Path]:
+        return [case]
+
+    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_sample_cases=mtus_sample_cases))])
+    report = check_plugin("massage_demo", kb=kb, examples=10)
+    assert report.ok, report.problems
+    assert report.sample_cases == report.sample_cases_agreeing == 1
+    case.write_text(case.read_text().replace("approved_quantity: 6", "approved_quantity: 5"))
+    assert any("approved quantity 6, expected 5" in p for p in check_plugin("massage_demo", kb=kb, examples=10).problems)
+
+
 def test_hook_combine_override_by_plugin(tmp_path: Path) -> None:
     @hookimpl
     def mtus_combine(treatment: str, results: Any, case: Any) -> Any:
@@ -189,3 +207,44 @@ def test_hanging_evaluator_is_stopped_at_the_time_limit_and_named(tmp_path: Path
     assert det.decision is kb_core.Decision.ERROR
     # the knowledge base is still usable, and other treatments evaluate
     assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
+
+
+ODG_MASSAGE = GUIDELINE.replace("massage_demo", "massage_odg").replace("governed_by: [cpmtg-2009, cpmtg-2016]", "governed_by: [odg]").replace(
+    "applies_to: [cpmtg-2009, cpmtg-2016]", "applies_to: [odg]").replace("source: cpmtg, section: Massage therapy, pages: \"60\"", "source: odg, section: Massage")
+
+
+def _second_plugin(tmp_path: Path, text: str, stem: str) -> object:
+    path = tmp_path / f"{stem}.yaml"
+    path.write_text(text)
+
+    @evaluator(f"{stem}.visits")
+    def visits_again(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
+        return visits.func(case, p)
+
+    class Plugin:
+        @hookimpl
+        def mtus_guideline_files(self) -> list[Path]:
+            return [path]
+
+        @hookimpl
+        def mtus_evaluators(self) -> list[Any]:
+            return [visits_again]
+
+    return Plugin()
+
+
+def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path) -> None:
+    mtus = ("massage_demo", make_plugin(tmp_path, [visits]))
+    odg = ("massage_odg", _second_plugin(tmp_path, ODG_MASSAGE, "massage_odg"))
+    for order in ([mtus, odg], [odg, mtus]):
+        kb = kb_core.load(plugins=order)
+        assert kb.evaluate(CASE).treatment == "massage_demo"  # MTUS in force in 2015
+        # from 2017-12-01 no MTUS version of massage_demo governs: the ODG tier decides
+        later = {**CASE, "dates": {"request": "2018-03-01"}}
+        assert kb.evaluate(later).treatment == "massage_odg"
+
+
+def test_same_tier_overlap_is_a_reported_conflict(tmp_path: Path) -> None:
+    twin = GUIDELINE.replace("massage_demo", "massage_twin")
+    with pytest.raises(kb_core.PluginError, match="both judge 'massage' requests at tier mtus"):
+        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])

@@ -76,6 +76,36 @@ def test_every_result_records_its_parameters_and_cites_a_known_source(case: dict
         assert result.tier in {"mtus", "odg", "acoem", "statute", "regulation"}
 
 
+@given(any_case, st.integers(1, 12))
+def test_fewer_requested_visits_never_turn_a_certification_into_a_denial(case: dict[str, Any], fewer_by: int) -> None:
+    quantity = case["request"].get("quantity")
+    if KB.evaluate(case).decision is not kb_core.Decision.CERTIFIED or not quantity or quantity - fewer_by < 1:
+        return
+    smaller = {**case, "request": {**case["request"], "quantity": quantity - fewer_by}}
+    assert KB.evaluate(smaller).decision is kb_core.Decision.CERTIFIED
+
+
+@given(any_case)
+def test_documenting_improvement_after_a_completed_course_never_lowers_the_decision(case: dict[str, Any]) -> None:
+    kind = case["request"]["treatment"]
+    improved = {**case, "prior_treatments": [
+        {**p, "functional_improvement": True} if p["treatment"] == kind and p.get("status") == "completed" and p.get("functional_improvement") is None else p
+        for p in case["prior_treatments"]
+    ]}
+    before, after = KB.evaluate(case).decision, KB.evaluate(improved).decision
+    if before in RANK:
+        assert RANK[after] >= RANK[before]
+
+
+NOT_RECOMMENDED_FOR_MANIPULATION = KB.guidelines.parameters["chiropractic.regions_not_recommended"].value
+
+
+@given(case_dicts(KB, "chiropractic"), st.sampled_from(sorted(NOT_RECOMMENDED_FOR_MANIPULATION)))
+def test_manipulation_is_never_certified_where_it_is_not_recommended(case: dict[str, Any], region: str) -> None:
+    request = {**case["request"], "body_regions": sorted({*case["request"].get("body_regions", []), region})}
+    assert KB.evaluate({**case, "request": request}).decision is not kb_core.Decision.CERTIFIED
+
+
 # ---------------------------------------------------------------- fuzzing the inputs
 
 SEED_TEXT = (files("kb_guidelines") / "work_conditioning.yaml").read_bytes()

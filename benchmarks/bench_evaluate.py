@@ -1,6 +1,6 @@
 """Cost of one determination with its full trace, and of the steps around it.
 
-Run: python benchmarks/bench_evaluate.py [CASE ...]   (defaults: every case under examples/ and tests/cases/)
+Run: python benchmarks/bench_evaluate.py [CASE ...]   (defaults: examples/*.yaml and every case under tests/cases/)
 Prints microseconds per call (best of 5 repeats) for: evaluate on a parsed case,
 evaluate plus canonical JSON, parsing a case mapping, and loading the knowledge base.
 """
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> None:
     from kb_core._yaml import data_files, read_document
 
     import_ms = (time.perf_counter() - started) * 1e3
-    paths = [Path(a) for a in argv] or data_files([ROOT / "examples", ROOT / "tests" / "cases"])
+    paths = [Path(a) for a in argv] or data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
     load_ms = per_call_us(kb_core.load, 3) / 1e3
     kb = kb_core.load()
     raw = [(p, read_document(p, kb_core.CaseError)) for p in paths]

@@ -247,10 +247,14 @@ class KnowledgeBase:
         elif not isinstance(case, Case):
             case = parse_case(case)
         self.check_case(case)
-        treatment = self.treatment_for(case.request.treatment, case.dates.decisive)
-        assert treatment is not None  # check_case made sure
         on = case.dates.decisive
         chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
+        treatment = self.treatment_for(case.request.treatment, on)
+        if treatment is None:
+            return self._no_criteria(
+                case, None, chosen_by,
+                f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[case.request.treatment]} requests",
+            )
         version = self.version_for(treatment, on)
         if version is None:
             return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
@@ -285,11 +289,11 @@ class KnowledgeBase:
         """
         gs = self.guidelines
         treatment = case.request.treatment
-        if treatment not in self._by_kind:
+        if treatment not in gs.treatment_kinds:
             raise CaseError(
-                f"treatment '{treatment}' has no criteria in this knowledge base",
+                f"unknown treatment '{treatment}'",
                 path=case.path, where="request.treatment",
-                fix=f"use one of: {', '.join(sorted(self._by_kind))} (or install a plugin for it)",
+                fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))} (criteria are encoded for {', '.join(sorted(self._by_kind))})",
             )
         for index, prior in enumerate(case.prior_treatments):
             if prior.treatment not in gs.treatment_kinds:
@@ -359,7 +363,7 @@ class KnowledgeBase:
 
     def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
         return Determination(
-            case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or "", decision=Decision.NO_CRITERIA,
+            case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or case.request.treatment, decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
             requested_quantity=case.request.quantity, approved_quantity=None, results=(),
             receipt=self._receipt(version, chosen_by),

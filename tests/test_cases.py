@@ -16,7 +16,7 @@ from kb_core._yaml import data_files
 from kb_core.agree import mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([ROOT / "examples", ROOT / "tests" / "cases"])
+CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
 
 
 def _param(path: Path) -> object:
@@ -70,3 +70,9 @@ def test_request_before_any_encoded_version_gets_no_criteria(kb: kb_core.Knowled
     det = kb.evaluate({"dates": {"request": "2008-02-01"}, "request": {"treatment": "work_conditioning", "quantity": 6}})
     assert det.decision is kb_core.Decision.NO_CRITERIA
     assert "2008-02-01" in det.summary
+
+
+def test_known_treatment_without_a_plugin_gets_no_criteria(kb: kb_core.KnowledgeBase) -> None:
+    det = kb.evaluate({"dates": {"request": "2015-03-02"}, "request": {"treatment": "tens", "quantity": 1}})
+    assert det.decision is kb_core.Decision.NO_CRITERIA
+    assert "no installed plugin encodes criteria for Transcutaneous electrical nerve stimulation" in det.summary

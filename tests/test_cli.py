@@ -89,7 +89,7 @@ def test_graph_formats(tmp_path: Path) -> None:
 
 
 def test_agree_reports_figures() -> None:
-    code, out, _ = run("agree", str(ROOT / "examples"), "--format", "json")
+    code, out, _ = run("agree", SEED, "--format", "json")
     assert code == 0
     summary = json.loads(out)["summary"]
     assert summary["imr_cases"] == 1 and summary["imr_agree"] == 1

@@ -71,6 +71,15 @@ class Request:
     post_surgical: PostSurgical | None = None
 
     @property
+    def implied_quantity(self) -> int | None:
+        """The quantity stated, else frequency x duration when both are stated."""
+        if self.quantity is not None:
+            return self.quantity
+        if self.frequency_per_week and self.duration_weeks:
+            return round(self.frequency_per_week * self.duration_weeks)
+        return None
+
+    @property
     def weeks(self) -> float | None:
         """Requested duration, stated or implied by quantity and weekly frequency."""
         if self.duration_weeks is not None:

@@ -42,7 +42,7 @@ def mtus_combine(
     The requester carries the burden: an admission criterion that is not documented
     blocks certification just as one that is not met.
     """
-    requested = case.request.quantity
+    requested = case.request.implied_quantity
     outside = [r for r in results if r.role == "scope" and r.status is _NOT_MET]
     if outside:
         return Decision.NO_CRITERIA, None, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."

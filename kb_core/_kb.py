@@ -273,7 +273,7 @@ class KnowledgeBase:
         decision, approved, summary = decided
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
-            requested_quantity=case.request.quantity, approved_quantity=approved, results=results,
+            requested_quantity=case.request.implied_quantity, approved_quantity=approved, results=results,
             receipt=self._receipt(version, chosen_by),
             decisive=tuple(
                 r.criterion for r in results
@@ -365,7 +365,7 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or case.request.treatment, decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
-            requested_quantity=case.request.quantity, approved_quantity=None, results=(),
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
             receipt=self._receipt(version, chosen_by),
         )
 

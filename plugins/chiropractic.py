@@ -1,0 +1,305 @@
+"""Chiropractic (manual therapy and manipulation) evaluators.
+
+Allowances, region lists, statements and citations live in ``guidelines/chiropractic.yaml``;
+each function below judges the criterion of the same name.
+
+Earlier visits count region by region: a course counts for a region when it names that
+region or names none (the record does not say, so it may have). The region tuples below
+mirror the ``body_regions`` of the course criteria in the YAML. The statutory cap counts
+every chiropractic visit for the injury, whatever the region.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from importlib.resources import files
+from typing import Any
+
+from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_plugins._caps import statutory_cap
+
+T = "chiropractic"
+LOW_BACK = ("lumbar_spine",)
+NECK = ("cervical_spine", "thoracic_spine")
+SHOULDER = ("shoulder",)
+VISIT_UNITS = (None, "visits", "sessions")
+AT_WORK = ("full_duty", "modified_duty")
+OFF_WORK = ("temporarily_totally_disabled", "not_working", "retired")
+
+
+def _names(regions: Iterable[str]) -> str:
+    return ", ".join(r.replace("_", " ") for r in regions)
+
+
+def _courses(case: Case, regions: Iterable[str]) -> tuple[Any, ...]:
+    """Earlier non-postsurgical chiropractic courses that count for ``regions`` (all of
+    them when no region is given)."""
+    wanted = set(regions)
+    return tuple(
+        t for t in case.prior(T)
+        if not t.post_surgical and (not wanted or not t.body_regions or wanted & set(t.body_regions))
+    )
+
+
+def _stage(case: Case, courses: tuple[Any, ...]) -> str:
+    """initial, continuation, flare_up or maintenance. Earlier visits for the region make a
+    request a continuation whatever it is called, unless it is for a flare-up or maintenance."""
+    purpose = case.request.purpose
+    if purpose in ("flare_up", "maintenance"):
+        return purpose
+    if purpose == "continuation" or courses:
+        return "continuation"
+    return "initial"
+
+
+def _requested(case: Case) -> int | None:
+    """Visits requested, when the request counts visits (not hours, days or weeks)."""
+    return case.request.quantity if case.request.unit in VISIT_UNITS else None
+
+
+def _not_counted(case: Case) -> Finding:
+    unit = case.request.unit
+    if case.request.quantity is not None and unit not in VISIT_UNITS:
+        return Finding.not_documented(f"requested in {unit}; the number of visits is not stated")
+    return Finding.not_documented("the number of visits requested is not stated")
+
+
+# ------------------------------------------------------------------ regions
+
+
+@evaluator(f"{T}.region_documented")
+def region_documented(case: Case, p: Mapping[str, Any]) -> Finding:
+    regions = case.request.body_regions
+    if not regions:
+        return Finding.not_documented("the request does not name the body region to treat")
+    return Finding.met(f"requested for {_names(regions)}")
+
+
+@evaluator(f"{T}.region_covered")
+def region_covered(case: Case, p: Mapping[str, Any]) -> Finding:
+    regions = case.request.body_regions
+    if not regions:
+        return Finding.not_applicable("no region named (see region_documented)")
+    refused = [r for r in regions if r in p["regions_not_recommended"] or r in p["regions_without_recommendation"]]
+    addressed = set(p["regions_with_criteria"]) | set(refused)
+    outside = [r for r in regions if r not in addressed]
+    if not outside:
+        return Finding.met(f"{_names(regions)}: addressed by the encoded guideline")
+    if refused:
+        return Finding.not_applicable(
+            f"{_names(outside)} not addressed, but the request also names {_names(refused)}, which decides it as submitted"
+        )
+    return Finding.not_met(
+        f"manipulation of the {_names(outside)} is addressed neither by the CPMTG nor by the encoded ODG rows"
+    )
+
+
+@evaluator(f"{T}.region_recommended")
+def region_recommended(case: Case, p: Mapping[str, Any]) -> Finding:
+    regions = case.request.body_regions
+    if not regions:
+        return Finding.not_applicable("no region named (see region_documented)")
+    refused = [r for r in regions if r in p["regions_not_recommended"]]
+    if refused:
+        return Finding.not_met(f"manipulation is not recommended for the {_names(refused)}")
+    return Finding.met(f"{_names(regions)}: not among the regions where manipulation is not recommended")
+
+
+@evaluator(f"{T}.region_no_recommendation")
+def region_no_recommendation(case: Case, p: Mapping[str, Any]) -> Finding:
+    silent = [r for r in case.request.body_regions if r in p["regions_without_recommendation"]]
+    if not silent:
+        return Finding.not_applicable(f"no region named whose MTUS chapter lacks a recommendation ({_names(p['regions_without_recommendation'])})")
+    return Finding.not_met(f"the MTUS makes no recommendation for manipulation of the {_names(silent)}, so the request has no guideline support")
+
+
+# ------------------------------------------------------------------ indication and purpose
+
+
+def _musculoskeletal_diagnosis(case: Case, p: Mapping[str, Any]) -> str | None:
+    """The first diagnosis that names a musculoskeletal condition, if any."""
+    terms = [re.compile(rf"\b{re.escape(term)}", re.IGNORECASE) for term in p["musculoskeletal_terms"]]
+    for diagnosis in case.diagnoses:
+        if diagnosis.category in p["musculoskeletal_categories"] or any(t.search(diagnosis.description) for t in terms):
+            return diagnosis.description
+    return None
+
+
+@evaluator(f"{T}.musculoskeletal_indication")
+def musculoskeletal_indication(case: Case, p: Mapping[str, Any]) -> Finding:
+    stated = case.findings.musculoskeletal_condition
+    if stated is False:
+        return Finding.not_met("the pain is not documented as caused by a musculoskeletal condition")
+    if stated:
+        return Finding.met("pain caused by a musculoskeletal condition")
+    diagnosis = _musculoskeletal_diagnosis(case, p)
+    if diagnosis is not None:
+        return Finding.met(f"musculoskeletal diagnosis: {diagnosis}")
+    if case.diagnoses:
+        return Finding.not_documented("no diagnosis documents a musculoskeletal condition causing the pain")
+    return Finding.not_documented("no diagnosis is documented")
+
+
+@evaluator(f"{T}.plan_of_care")
+def plan_of_care(case: Case, p: Mapping[str, Any]) -> Finding:
+    if case.findings.plan_of_care_recommends_treatment is False:
+        return Finding.not_met("the provider's plan of care does not recommend manipulation")
+    if case.findings.plan_of_care_recommends_treatment:
+        return Finding.met("the provider's plan of care recommends manipulation")
+    return Finding.met("the request for authorization is itself the treating provider's recommendation of manipulation")
+
+
+@evaluator(f"{T}.not_maintenance")
+def not_maintenance(case: Case, p: Mapping[str, Any]) -> Finding:
+    if case.request.purpose == "maintenance":
+        return Finding.not_met("requested as maintenance care, which is not medically necessary")
+    if case.request.purpose is None:
+        return Finding.met("not requested as maintenance care")
+    return Finding.met(f"requested as {case.request.purpose.replace('_', '-')} care, not maintenance")
+
+
+# ------------------------------------------------------------------ continuation and flare-ups
+
+
+@evaluator(f"{T}.continuation_functional_improvement")
+def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
+    courses = _courses(case, case.request.body_regions)
+    stage = _stage(case, courses)
+    if stage != "continuation":
+        return Finding.not_applicable(f"{stage.replace('_', '-')} request, not the continuation of a course")
+    if not courses:
+        return Finding.not_documented("continuation requested, but no earlier chiropractic course is documented")
+    limit = p["time_to_effect_visits"]
+    given = sum(t.count or 0 for t in courses)
+    known = all(t.count is not None for t in courses)
+    requested = _requested(case)
+    total = given + (case.request.ur_authorized_quantity or 0) + (requested or 0)
+    if known and requested is not None and total <= limit:
+        return Finding.not_applicable(f"{total} visits in all, still within the first {limit} in which an effect should appear")
+    outcomes = [t.functional_improvement for t in courses]
+    earlier = f"{given} earlier visits" if known else "earlier visits (number not documented)"
+    if False in outcomes:
+        return Finding.not_met(f"{earlier}: no objective functional improvement documented from them")
+    if all(outcomes):
+        return Finding.met(f"{earlier}: objective functional improvement documented")
+    return Finding.not_documented(f"{earlier}: objective functional improvement from them is not documented")
+
+
+def _back_at_work(case: Case) -> bool | None:
+    worker = case.worker
+    if worker.returned_to_work is not None:
+        return worker.returned_to_work
+    if worker.work_status in AT_WORK:
+        return True
+    if worker.work_status in OFF_WORK:
+        return False
+    return None
+
+
+@evaluator(f"{T}.flare_up")
+def flare_up(case: Case, p: Mapping[str, Any]) -> Finding:
+    if case.request.purpose != "flare_up":
+        return Finding.not_applicable("not requested for a flare-up")
+    every = f"flare-up visits no more often than every {p['flare_up_interval_months']} months"
+    if case.findings.flare_up is False:
+        return Finding.not_met("requested for a flare-up, but the examination does not document one")
+    if any(t.functional_improvement is False for t in _courses(case, case.request.body_regions)):
+        return Finding.not_met("earlier chiropractic care produced no objective functional improvement, so re-evaluation does not support more")
+    at_work = _back_at_work(case)
+    if at_work is None:
+        return Finding.not_documented("whether the worker returned to work after earlier care is not documented")
+    if not at_work:
+        return Finding.not_met("the worker has not returned to work, which flare-up care requires")
+    return Finding.met(f"return to work achieved after earlier care: {every}")
+
+
+@evaluator(f"{T}.flare_up_visits")
+def flare_up_visits(case: Case, p: Mapping[str, Any]) -> Finding:
+    if case.request.purpose != "flare_up":
+        return Finding.not_applicable("not requested for a flare-up")
+    requested = _requested(case)
+    if requested is None:
+        return _not_counted(case)
+    limit = p["flare_up_max_visits"]
+    authorized = case.request.ur_authorized_quantity or 0
+    counted = f"{requested} requested" + (f" + {authorized} certified" if authorized else "")
+    interval = f"per flare-up, at most every {p['flare_up_interval_months']} months"
+    if authorized + requested <= limit:
+        return Finding.met(f"{counted}: within {limit} visits {interval}")
+    return Finding.not_met(f"{counted}: more than {limit} visits {interval}", approvable=max(limit - authorized, 0))
+
+
+# ------------------------------------------------------------------ courses by region
+
+
+def _course(case: Case, regions: tuple[str, ...], trial: int, trial_weeks: int | None, total: int, weeks: int | None) -> Finding:
+    """Initial trial, then a total with functional improvement (judged separately)."""
+    courses = _courses(case, regions)
+    stage = _stage(case, courses)
+    if stage == "maintenance":
+        return Finding.not_applicable("maintenance care is judged by not_maintenance")
+    if stage == "flare_up":
+        return Finding.not_applicable("flare-up visits are judged by flare_up_visits")
+    requested = _requested(case)
+    if requested is None:
+        return _not_counted(case)
+    authorized = case.request.ur_authorized_quantity or 0
+    counted = f"{requested} requested" + (f" + {authorized} certified" if authorized else "")
+    where = _names(regions)
+    if stage == "initial":
+        over = f" over {trial_weeks} weeks" if trial_weeks else ""
+        if authorized + requested <= trial:
+            return Finding.met(f"initial trial, {counted}: within {trial} visits{over} ({where})")
+        return Finding.not_met(
+            f"initial trial, {counted} = {authorized + requested}: more than the {trial}-visit trial{over} ({where})",
+            approvable=max(trial - authorized, 0),
+        )
+    if not courses:
+        return Finding.not_documented(f"continuation requested, but no earlier chiropractic course for the {where} is documented, so the visits given are unknown")
+    if any(t.count is None for t in courses):
+        return Finding.not_documented(f"the number of chiropractic visits already given for the {where} is not documented")
+    given = sum(t.count or 0 for t in courses)
+    so_far = given + authorized + requested
+    counted = f"{given} given + {counted} = {so_far}"
+    over = f" over {weeks} weeks" if weeks else ""
+    if so_far <= trial:
+        return Finding.met(f"{counted}: still within the {trial}-visit trial ({where})")
+    if so_far <= total:
+        return Finding.met(f"{counted}: within {total} visits{over} ({where})")
+    return Finding.not_met(f"{counted}: more than {total} visits{over} ({where})", approvable=max(total - given - authorized, 0))
+
+
+@evaluator(f"{T}.low_back_course")
+def low_back_course(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _course(case, LOW_BACK, p["low_back_trial_visits"], p["low_back_trial_weeks"], p["low_back_max_visits"], p["low_back_course_weeks"])
+
+
+@evaluator(f"{T}.neck_course")
+def neck_course(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _course(case, NECK, p["neck_trial_visits"], p["neck_trial_weeks"], p["neck_max_visits"], p["neck_course_weeks"])
+
+
+@evaluator(f"{T}.shoulder_course")
+def shoulder_course(case: Case, p: Mapping[str, Any]) -> Finding:
+    # The weeks of the shoulder allowance are in the unit of shoulder_max_visits.
+    return _course(case, SHOULDER, p["shoulder_trial_visits"], None, p["shoulder_max_visits"], None)
+
+
+@evaluator(f"{T}.visit_cap")
+def visit_cap(case: Case, p: Mapping[str, Any]) -> Finding:
+    return statutory_cap(case, p, T)
+
+
+@hookimpl
+def mtus_guideline_files() -> list[Any]:
+    return [files("kb_guidelines") / "chiropractic.yaml"]
+
+
+@hookimpl
+def mtus_evaluators() -> list[Evaluator]:
+    return [
+        region_documented, region_covered, region_recommended, region_no_recommendation,
+        musculoskeletal_indication, plan_of_care, not_maintenance, continuation_functional_improvement,
+        flare_up, flare_up_visits, low_back_course, neck_course, shoulder_course, visit_cap,
+    ]

@@ -199,6 +199,14 @@ class Finding(NamedTuple):
         return cls(_NOT_DOCUMENTED, reason, None, facts or None)
 
     @classmethod
+    def from_fact(cls, value: bool | None, *, met: str, not_met: str, not_documented: str) -> Finding:
+        """The usual three-way judgment of one documented yes/no fact: True met, False not
+        met, None (not documented) not documented."""
+        if value is None:
+            return cls(_NOT_DOCUMENTED, not_documented)
+        return cls(_MET, met) if value else cls(_NOT_MET, not_met)
+
+    @classmethod
     def not_applicable(cls, reason: str, **facts: Any) -> Finding:
         return cls(_NOT_APPLICABLE, reason, None, facts or None)
 

@@ -64,12 +64,12 @@ def region_documented(case: Case, p: Mapping[str, Any]) -> Finding:
 def functional_deficits(case: Case, p: Mapping[str, Any]) -> Finding:
     if case.request.post_surgical is not None:
         return Finding.not_applicable("postsurgical request: the surgery is the indication")
-    deficits = case.findings.objective_functional_deficits
-    if deficits is None:
-        return Finding.not_documented("no objective functional deficits are documented on examination")
-    if not deficits:
-        return Finding.not_met("the examination shows no objective functional deficits for therapy to address")
-    return Finding.met("objective functional deficits are documented on examination")
+    return Finding.from_fact(
+        case.findings.objective_functional_deficits,
+        met="objective functional deficits are documented on examination",
+        not_met="the examination shows no objective functional deficits for therapy to address",
+        not_documented="no objective functional deficits are documented on examination",
+    )
 
 
 @evaluator(f"{T}.authorized_course_first")

@@ -59,11 +59,12 @@ def prior_pt_plateau(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.not_surgical_candidate")
 def not_surgical_candidate(case: Case, p: Mapping[str, Any]) -> Finding:
     candidate = case.findings.surgical_candidate
-    if candidate is None:
-        return Finding.not_documented("whether surgery or other treatment is warranted is not documented")
-    if candidate:
-        return Finding.not_met("the worker is a candidate for surgery or other clearly warranted treatment")
-    return Finding.met("surgery or other clearly warranted treatment is not indicated")
+    return Finding.from_fact(
+        None if candidate is None else not candidate,
+        met="surgery or other clearly warranted treatment is not indicated",
+        not_met="the worker is a candidate for surgery or other clearly warranted treatment",
+        not_documented="whether surgery or other treatment is warranted is not documented",
+    )
 
 
 @evaluator(f"{T}.tolerance")
@@ -95,12 +96,12 @@ def return_to_work_goal(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.screening")
 def screening(case: Case, p: Mapping[str, Any]) -> Finding:
-    done = case.findings.screening_completed
-    if done is None:
-        return Finding.not_documented("no screening of the likelihood of benefit is documented")
-    if not done:
-        return Finding.not_met("screening did not find the worker likely to benefit")
-    return Finding.met("screening found the worker likely to benefit")
+    return Finding.from_fact(
+        case.findings.screening_completed,
+        met="screening found the worker likely to benefit",
+        not_met="screening did not find the worker likely to benefit",
+        not_documented="no screening of the likelihood of benefit is documented",
+    )
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -147,12 +148,12 @@ def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
     ongoing = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing"]
     if case.request.purpose != "continuation" and not ongoing:
         return Finding.not_applicable(f"initial request; the check applies when a program continues past {p['progress_review_weeks']} weeks")
-    shown = case.findings.compliance_and_gains_documented
-    if shown is None:
-        return Finding.not_documented("continuation requested without documented compliance and functional gains")
-    if not shown:
-        return Finding.not_met("continuation requested, but compliance and significant gains are not shown")
-    return Finding.met("compliance and significant functional gains documented in the program so far")
+    return Finding.from_fact(
+        case.findings.compliance_and_gains_documented,
+        met="compliance and significant functional gains documented in the program so far",
+        not_met="continuation requested, but compliance and significant gains are not shown",
+        not_documented="continuation requested without documented compliance and functional gains",
+    )
 
 
 @evaluator(f"{T}.no_repeat")

@@ -47,9 +47,9 @@ def visits(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
     return Finding.not_met("too many", approvable=p["max_visits"])
 
 
-def make_plugin(tmp_path: Path, evaluators: list[Any], **hooks: Any) -> object:
-    path = tmp_path / "massage_demo.yaml"
-    path.write_text(GUIDELINE)
+def make_plugin(tmp_path: Path, evaluators: list[Any], text: str = GUIDELINE, stem: str = "massage_demo", **hooks: Any) -> object:
+    path = tmp_path / f"{stem}.yaml"
+    path.write_text(text)
 
     class Plugin:
         @hookimpl
@@ -214,23 +214,7 @@ ODG_MASSAGE = GUIDELINE.replace("massage_demo", "massage_odg").replace("governed
 
 
 def _second_plugin(tmp_path: Path, text: str, stem: str) -> object:
-    path = tmp_path / f"{stem}.yaml"
-    path.write_text(text)
-
-    @evaluator(f"{stem}.visits")
-    def visits_again(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
-        return visits.func(case, p)
-
-    class Plugin:
-        @hookimpl
-        def mtus_guideline_files(self) -> list[Path]:
-            return [path]
-
-        @hookimpl
-        def mtus_evaluators(self) -> list[Any]:
-            return [visits_again]
-
-    return Plugin()
+    return make_plugin(tmp_path, [evaluator(f"{stem}.visits")(visits.func)], text=text, stem=stem)
 
 
 def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path) -> None:

@@ -156,19 +156,19 @@ class _FileReader:
             self.into.sources[sid] = Source(sid, node["title"], node["tier"], node.get("reference"), tuple(node["versions"]))
 
         for did, node in doc.get("definitions", {}).items():
-            loc = ("definitions", did)
-            self.declare("definition", did, *loc)
+            dloc = ("definitions", did)
+            self.declare("definition", did, *dloc)
             for used in node.get("uses", ()):
-                self.refer("definition", used, *loc, "uses")
+                self.refer("definition", used, *dloc, "uses")
             by_date = tuple(
-                (_date(entry["from"], self.path, self.line(*loc), f"definitions.{did}"), self.cite(entry["citation"], *loc))
+                (_date(entry["from"], self.path, self.line(*dloc), f"definitions.{did}"), self.cite(entry["citation"], *dloc))
                 for entry in node.get("citations_by_date", ())
             )
             self.into.definitions[did] = Definition(
-                did, node["term"], node["statement"], self.cite(node["citation"], *loc, "citation"),
+                did, node["term"], node["statement"], self.cite(node["citation"], *dloc, "citation"),
                 tuple(sorted((d, c) for d, c in by_date if d is not None)),  # type: ignore[misc]
                 tuple(node.get("uses", ())), _verification(node["verification"]),  # type: ignore[arg-type]
-                self.path, self.line(*loc),
+                self.path, self.line(*dloc),
             )
 
         for name, pnode in doc.get("shared_parameters", {}).items():
@@ -179,13 +179,13 @@ class _FileReader:
             self.into.treatment_kinds[kid] = node["title"]
 
         for gid, node in doc.get("program_groups", {}).items():
-            loc = ("program_groups", gid)
-            self.declare("program group", gid, *loc)
+            gloc = ("program_groups", gid)
+            self.declare("program group", gid, *gloc)
             for index, member in enumerate(node["members"]):
-                self.refer("treatment kind", member, *loc, "members", index)
+                self.refer("treatment kind", member, *gloc, "members", index)
             self.into.program_groups[gid] = ProgramGroup(
-                gid, node["title"], tuple(node["members"]), self.cite(node["citation"], *loc, "citation"),
-                _verification(node["verification"]), self.path, self.line(*loc),  # type: ignore[arg-type]
+                gid, node["title"], tuple(node["members"]), self.cite(node["citation"], *gloc, "citation"),
+                _verification(node["verification"]), self.path, self.line(*gloc),  # type: ignore[arg-type]
             )
 
         for tid, node in doc.get("treatments", {}).items():

@@ -92,7 +92,7 @@ def criteria(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) ->
     version = kb.version_for(treatment, day) if day else None
     if day and version is None:
         raise click.UsageError(f"no governing version of {treatment} is in force on {day}")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cid in gs.treatments[treatment].criteria:
         c = gs.criteria[cid]
         if version and version.id not in c.applies_to:

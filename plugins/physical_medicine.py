@@ -103,7 +103,9 @@ def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, str]:
     table, weeks = p["visits_by_diagnosis"], p["weeks_by_diagnosis"]
     rows: list[tuple[int, str]] = []
     for dx in case.diagnoses:
-        region = dx.body_region or (case.request.body_regions[0] if case.request.body_regions else None)
+        region = dx.body_region or (case.request.body_regions[0] if case.request.body_regions else "")
+        if dx.category is None:
+            continue
         if dx.category in table:
             rows.append((table[dx.category], f"CPMTG {dx.category.replace('_', '/')} row: {table[dx.category]} visits over {weeks[dx.category]} weeks"))
         elif dx.category == "sprain_strain" and region in p["odg_sprain_strain_visits"]:

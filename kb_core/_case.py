@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from kb_core._schemas import validate
@@ -261,7 +262,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         request=request,
         prior_treatments=tuple(priors),
         findings=Findings(**(data.get("findings") or {})),
-        extra=dict(data.get("extra") or {}),
+        extra=MappingProxyType(dict(data.get("extra") or {})),
         notes=tuple(data.get("notes") or ()),
         expected=None
         if expected is None

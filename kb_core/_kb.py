@@ -129,7 +129,9 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         self._graph: Any = None
-        # Seconds one evaluator may run before it is reported as an error (None: no limit).
+        # Seconds the evaluators of one determination may run in all (None: no limit). The
+        # evaluator running when it runs out is reported as an error naming its plugin, and
+        # the criteria after it get a fresh allowance.
         self.time_limit: float | None = 2.0
         self._by_kind = _treatments_by_kind(guidelines)
         self.digest = self._digest()
@@ -269,7 +271,7 @@ class KnowledgeBase:
         finally:
             if guarded:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-        decided = self._combine(treatment, results, case)
+        decided = self._combine(treatment, results, case, strict)
         decision, approved, summary = decided
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
@@ -338,17 +340,20 @@ class KnowledgeBase:
             raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding promptly") from cause
         return Finding(_ERROR, f"plugin '{step.plugin}': {problem}"), _ERROR
 
-    def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case) -> tuple[Decision, int | None, str]:
+    def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case, strict: bool) -> tuple[Decision, int | None, str]:
+        offered = {"treatment": treatment, "results": results, "case": case}
         for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first
             try:
-                outcome = impl.function(treatment=treatment, results=results, case=case)
+                outcome = impl.function(**{name: offered[name] for name in impl.argnames})
+                if outcome is not None and not (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], Decision)):
+                    raise TypeError(f"returned {outcome!r:.80}, not (Decision, approved_quantity, summary) or None")
             except Exception as exc:
-                raise PluginError(impl.plugin_name, f"mtus_combine raised {type(exc).__name__}: {exc}") from exc
-            if outcome is None:
-                continue
-            if not (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], Decision)):
-                raise PluginError(impl.plugin_name, f"mtus_combine returned {outcome!r:.80}", "return (Decision, approved_quantity, summary) or None")
-            return outcome
+                problem = f"mtus_combine failed: {type(exc).__name__}: {exc}"
+                if strict:
+                    raise PluginError(impl.plugin_name, problem, "return (Decision, approved_quantity, summary) or None") from exc
+                return Decision.ERROR, None, f"No decision: plugin '{impl.plugin_name}': {problem}."
+            if outcome is not None:
+                return outcome  # type: ignore[no-any-return]
         raise PluginError(_plugins.CORE_PLUGIN, "no mtus_combine implementation answered")
 
     def _receipt(self, version: SourceVersion | None, chosen_by: str) -> Receipt:

@@ -234,11 +234,11 @@ class _FileReader:
                         fix=f"use one of {list(node['governed_by'])} or add '{vid}' to governed_by",
                     )
             for index, fact in enumerate(cnode["facts"]):
-                if fact not in facts_allowed:
+                if fact not in facts_allowed and not fact.startswith("extra."):
                     raise GuidelineError(
                         f"fact '{fact}' is not in the case format",
                         path=self.path, line=self.line(*cloc, "facts", index), where=f"{'.'.join(cloc)}.facts",
-                        fix="name a dotted path from kb_core/schemas/case.schema.json, e.g. request.quantity",
+                        fix="name a dotted path from kb_core/schemas/case.schema.json (e.g. request.quantity), or extra.<key> for a plugin's own fact",
                     )
             for index, region in enumerate(cnode.get("body_regions", ())):
                 if region not in regions_allowed:

@@ -7,7 +7,7 @@ plugin that caused it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from importlib.metadata import version as dist_version
@@ -100,7 +100,7 @@ def _check_core_requirements(pm: pluggy.PluginManager, records: dict[str, Plugin
     for name, info in call_each(pm, "mtus_plugin_info"):
         if info is None:
             continue
-        if not isinstance(info, dict):
+        if not isinstance(info, Mapping):
             raise PluginError(name, f"mtus_plugin_info returned {type(info).__name__}, not a mapping")
         wanted = info.get("requires_core")
         if wanted is None:

@@ -28,6 +28,9 @@ test = ["mtus-kb[test]>={core_floor}"]
 [tool.setuptools]
 packages = ["mtus_kb_{name}"]
 
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+
 [tool.setuptools.package-data]
 mtus_kb_{name} = ["*.yaml", "cases/*.yaml"]
 '''
@@ -118,7 +121,7 @@ treatments:
 '''
 
 CASE_WITHIN = '''\
-case_id: {name}-within-allowance
+case_id: within-allowance
 description: Four visits with none given before stay within the six-visit allowance.
 dates: {{request: "{today}"}}
 request: {{treatment: {name}, body_regions: [lumbar_spine], quantity: 4}}
@@ -126,7 +129,7 @@ expected: {{decision: certified, approved_quantity: 4, failed_criteria: []}}
 '''
 
 CASE_ABOVE = '''\
-case_id: {name}-above-allowance
+case_id: above-allowance
 description: Four visits after three already given exceed the six-visit allowance, so three are certified.
 dates: {{request: "{today}"}}
 request: {{treatment: {name}, body_regions: [lumbar_spine], quantity: 4}}

@@ -78,7 +78,8 @@ def case_dicts(draw: st.DrawFn, kb: KnowledgeBase, kind: str) -> dict[str, Any]:
         dates["injury"] = _iso(injury)
     kinds = sorted(kb.guidelines.treatment_kinds)
     prior = draw(st.lists(
-        st.fixed_dictionaries({"treatment": st.sampled_from(kinds)}, optional={
+        # Half the prior courses are of the requested kind, so prior-count rules get exercised.
+        st.fixed_dictionaries({"treatment": st.one_of(st.just(kind), st.sampled_from(kinds))}, optional={
             "count": _maybe(numbers),
             "status": _maybe(st.sampled_from(["completed", "ongoing", "discontinued"])),
             "functional_improvement": _maybe(st.booleans()),

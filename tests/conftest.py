@@ -17,9 +17,21 @@ settings.register_profile("ci", max_examples=300, deadline=None, suppress_health
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def third_party_plugins() -> list[str]:
+    """Installed plugins not shipped with mtus-kb: the core's tests judge the core alone."""
+    from importlib.metadata import entry_points
+
+    return [ep.name for ep in entry_points(group="mtus") if not ep.dist or ep.dist.name != "mtus-kb"]
+
+
+def load_first_party(**kwargs: object) -> kb_core.KnowledgeBase:
+    disable = [*third_party_plugins(), *kwargs.pop("disable", [])]  # type: ignore[misc]
+    return kb_core.load(disable=disable, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def kb() -> kb_core.KnowledgeBase:
-    return kb_core.load()
+    return load_first_party()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import kb_core
+from conftest import load_first_party
 from kb_core import Finding, evaluator, hookimpl
 
 GUIDELINE = """\
@@ -72,7 +73,7 @@ def test_hook_first_party_plugins_come_through_entry_points(kb: kb_core.Knowledg
 
 
 def test_hook_a_third_party_plugin_adds_a_treatment(tmp_path: Path) -> None:
-    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))])
     det = kb.evaluate(CASE)
     assert det.decision is kb_core.Decision.MODIFIED and det.approved_quantity == 6
     assert det.results[0].citation.endswith("Massage therapy, p.60")
@@ -80,23 +81,23 @@ def test_hook_a_third_party_plugin_adds_a_treatment(tmp_path: Path) -> None:
 
 
 def test_plugins_change_the_digest(tmp_path: Path, kb: kb_core.KnowledgeBase) -> None:
-    assert kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))]).digest != kb.digest
+    assert load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))]).digest != kb.digest
 
 
 def test_missing_evaluator_is_a_load_error_naming_the_plugin(tmp_path: Path) -> None:
     with pytest.raises(kb_core.PluginError, match="plugin 'massage_demo': no evaluator for criterion 'massage_demo.visits'"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, []))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, []))])
 
 
 def test_duplicate_evaluator_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(kb_core.PluginError, match="second evaluator for 'massage_demo.visits'"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits, visits]))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits, visits]))])
 
 
 def test_unknown_criterion_evaluator_is_a_load_error(tmp_path: Path) -> None:
     stray = evaluator("massage_demo.frequency")(visits.func)
     with pytest.raises(kb_core.PluginError, match="unknown criterion 'massage_demo.frequency'"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits, stray]))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits, stray]))])
 
 
 def test_hook_misspelled_hook_is_a_load_error(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_hook_misspelled_hook_is_a_load_error(tmp_path: Path) -> None:
         return []
 
     with pytest.raises(kb_core.PluginError, match="massage_demo"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_evaluator=mtus_evaluator))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_evaluator=mtus_evaluator))])
 
 
 def test_hook_plugin_needing_another_core_version_is_refused(tmp_path: Path) -> None:
@@ -114,7 +115,7 @@ def test_hook_plugin_needing_another_core_version_is_refused(tmp_path: Path) -> 
         return {"requires_core": ">=99"}
 
     with pytest.raises(kb_core.PluginError, match="needs kb_core >=99"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_plugin_info=mtus_plugin_info))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_plugin_info=mtus_plugin_info))])
 
 
 def test_raising_evaluator_is_isolated_and_named(tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_raising_evaluator_is_isolated_and_named(tmp_path: Path) -> None:
     def broken(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
         raise ZeroDivisionError("boom")
 
-    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [broken]))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [broken]))])
     det = kb.evaluate(CASE)
     assert det.decision is kb_core.Decision.ERROR
     assert det.results[0].status is kb_core.Status.ERROR and "massage_demo" in det.results[0].reason
@@ -138,7 +139,7 @@ def test_garbage_returning_evaluator_is_isolated(tmp_path: Path) -> None:
     def garbage(case: kb_core.Case, p: Mapping[str, Any]) -> Any:
         return {"status": "met"}
 
-    det = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [garbage]))]).evaluate(CASE)
+    det = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [garbage]))]).evaluate(CASE)
     assert det.results[0].status is kb_core.Status.ERROR and "not a Finding" in det.results[0].reason
 
 
@@ -152,7 +153,7 @@ def test_hook_sample_cases_feed_the_conformance_kit(tmp_path: Path) -> None:
     def mtus_sample_cases() -> list[Path]:
         return [case]
 
-    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_sample_cases=mtus_sample_cases))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_sample_cases=mtus_sample_cases))])
     report = check_plugin("massage_demo", kb=kb, examples=10)
     assert report.ok, report.problems
     assert report.sample_cases == report.sample_cases_agreeing == 1
@@ -167,15 +168,15 @@ def test_hook_combine_override_by_plugin(tmp_path: Path) -> None:
             return (kb_core.Decision.NON_CERTIFIED, 0, "this payer never modifies")
         return None
 
-    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_combine=mtus_combine))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_combine=mtus_combine))])
     assert kb.evaluate(CASE).summary == "this payer never modifies"
     assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
 
 
 def test_disabling_a_plugin_removes_its_treatment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert "work_conditioning" not in kb_core.load(disable=["work_conditioning"]).treatments
+    assert "work_conditioning" not in load_first_party(disable=["work_conditioning"]).treatments
     monkeypatch.setenv("MTUS_DISABLE_PLUGINS", "work_conditioning")
-    assert "work_conditioning" not in kb_core.load().treatments
+    assert "work_conditioning" not in load_first_party().treatments
 
 
 def test_every_hook_has_a_test() -> None:
@@ -198,7 +199,7 @@ def test_hanging_evaluator_is_stopped_at_the_time_limit_and_named(tmp_path: Path
         except Exception:  # a plugin's own broad except must not swallow the deadline
             return Finding.met("swallowed")
 
-    kb = kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [hangs]))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [hangs]))])
     kb.time_limit = 0.2
     started = time.perf_counter()
     det = kb.evaluate(CASE)
@@ -221,7 +222,7 @@ def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path)
     mtus = ("massage_demo", make_plugin(tmp_path, [visits]))
     odg = ("massage_odg", _second_plugin(tmp_path, ODG_MASSAGE, "massage_odg"))
     for order in ([mtus, odg], [odg, mtus]):
-        kb = kb_core.load(plugins=order)
+        kb = load_first_party(plugins=order)
         assert kb.evaluate(CASE).treatment == "massage_demo"  # MTUS in force in 2015
         # from 2017-12-01 no MTUS version of massage_demo governs: the ODG tier decides
         later = {**CASE, "dates": {"request": "2018-03-01"}}
@@ -231,4 +232,19 @@ def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path)
 def test_same_tier_overlap_is_a_reported_conflict(tmp_path: Path) -> None:
     twin = GUIDELINE.replace("massage_demo", "massage_twin")
     with pytest.raises(kb_core.PluginError, match="both judge 'massage' requests at tier mtus"):
-        kb_core.load(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
+        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
+
+
+def test_hook_combine_with_fewer_arguments_and_a_failing_combine(tmp_path: Path) -> None:
+    @hookimpl
+    def mtus_combine(treatment: str) -> Any:  # declares only what it needs
+        if treatment == "massage_demo":
+            raise RuntimeError("combine broke")
+        return None
+
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_combine=mtus_combine))])
+    det = kb.evaluate(CASE)
+    assert det.decision is kb_core.Decision.ERROR and "plugin 'massage_demo'" in det.summary and "combine broke" in det.summary
+    assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
+    with pytest.raises(kb_core.PluginError, match="massage_demo"):
+        kb.evaluate(CASE, strict=True)

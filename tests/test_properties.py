@@ -12,12 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kb_core
+from conftest import load_first_party
 from kb_core._loader import load_guidelines
 from kb_core._yaml import parse_bytes
 from kb_core.graph import build_graph
 from kb_core.testing import case_dicts, with_more_documentation
 
-KB = kb_core.load()
+KB = load_first_party()
 RANK = {kb_core.Decision.NON_CERTIFIED: 0, kb_core.Decision.MODIFIED: 1, kb_core.Decision.CERTIFIED: 2}
 REQUEST_KINDS = sorted(kind for t in KB.guidelines.treatments.values() for kind in t.requested_as)
 any_case = st.sampled_from(REQUEST_KINDS).flatmap(lambda kind: case_dicts(KB, kind))

@@ -20,7 +20,7 @@ import pluggy
 
 from kb_core import _plugins
 from kb_core._case import Case, load_case, parse_case
-from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, load_guidelines
+from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
 from kb_core._schemas import case_list_paths
 from kb_core._model import (
     Criterion,
@@ -33,7 +33,7 @@ from kb_core._model import (
     SourceVersion,
     Status,
 )
-from kb_core.errors import CaseError, EvaluatorError, PluginError
+from kb_core.errors import CaseError, EvaluatorError, KBError, LocatedError, PluginError
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,7 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         self._graph: Any = None
+        self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
         # Seconds the evaluators of one determination may run in all (None: no limit). The
         # evaluator running when it runs out is reported as an error naming its plugin, and
         # the criteria after it get a fresh allowance.
@@ -453,13 +454,20 @@ def load(
     disable: Iterable[str] = (),
     plugins: Iterable[tuple[str, object]] = (),
     entry_points: bool = True,
+    strict: bool = False,
 ) -> KnowledgeBase:
     """Load the knowledge base: installed plugins, their guideline files, the graph.
+
+    A plugin that cannot be imported, breaks the contract in :mod:`kb_core.hookspecs` or
+    ships a bad guideline file is left out, and the rest load: the reason is kept in
+    ``kb.skipped_plugins`` (``mtus`` prints it, ``mtus plugins`` lists it). With
+    ``strict=True`` (for CI) the first such error is raised instead.
 
     Args:
         disable: plugin names to skip (also ``MTUS_DISABLE_PLUGINS=a,b``).
         plugins: extra ``(name, module)`` plugins to register, e.g. in tests.
         entry_points: set False to load only kb_core's defaults and ``plugins``.
+        strict: raise on a broken plugin instead of leaving it out.
 
     Raises:
         GuidelineError: a guideline file is malformed (names file, line, key, fix).
@@ -472,17 +480,39 @@ def load(
         >>> "work_conditioning" in kb.treatments
         True
     """
+    plugins = list(plugins)
+    skipped: dict[str, str] = {}
+    while True:
+        try:
+            kb = _load_once([*disable, *skipped], plugins, entry_points)
+        except KBError as exc:
+            culprit = getattr(exc, "plugin", None)
+            if strict or culprit in (None, _plugins.CORE_PLUGIN) or culprit in skipped:
+                raise
+            skipped[culprit] = str(exc)
+            continue
+        kb.skipped_plugins = skipped
+        return kb
+
+
+def _load_once(disable: Iterable[str], plugins: Iterable[tuple[str, object]], entry_points: bool) -> KnowledgeBase:
     from kb_core.graph import build_graph
 
     manager, records = _plugins.build_manager(disable, plugins, entry_points)
     files: list[tuple[str, Any]] = []
-    for plugin, contributed in _plugins.call_each(manager, "mtus_guideline_files"):
+    # kb_core's shared data first, so a clash is blamed on the plugin that repeats it.
+    for plugin, contributed in sorted(_plugins.call_each(manager, "mtus_guideline_files"), key=lambda pc: pc[0] != _plugins.CORE_PLUGIN):
         for item in contributed or ():
             if not hasattr(item, "read_bytes"):
                 raise PluginError(plugin, f"mtus_guideline_files returned {item!r:.60}", "return pathlib.Path or importlib.resources Traversable objects")
             files.append((plugin, item))
-    guidelines = load_guidelines(files)
-    graph = build_graph(guidelines)
+    try:
+        guidelines = load_guidelines(files)
+        graph = build_graph(guidelines)
+    except LocatedError as exc:
+        owners = {display_path(item): plugin for plugin, item in files}
+        exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
+        raise
     kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager))
     kb._graph = graph
     return kb

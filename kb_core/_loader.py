@@ -290,7 +290,7 @@ def read_guideline_document(raw: bytes, path: str) -> LocatedDict:
     return document  # type: ignore[return-value]
 
 
-def _display_path(resource: Readable | Path) -> str:
+def display_path(resource: Readable | Path) -> str:
     text = str(resource)
     # Installed data shows as site-packages/kb_guidelines/x.yaml; keep it short but findable.
     marker = text.rfind("kb_guidelines")
@@ -301,7 +301,7 @@ def load_guidelines(files: Iterable[tuple[str, Readable | Path]]) -> GuidelineSe
     """Read ``(plugin name, file)`` pairs into one checked GuidelineSet."""
     into = GuidelineSet()
     for plugin, resource in files:
-        path = _display_path(resource)
+        path = display_path(resource)
         try:
             raw = resource.read_bytes()
         except OSError as exc:

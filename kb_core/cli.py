@@ -22,14 +22,17 @@ CASE_KEYS = frozenset({"request", "dates", "case_id", "expected"})
 
 
 class _Context:
-    def __init__(self, disable: tuple[str, ...]) -> None:
+    def __init__(self, disable: tuple[str, ...], strict: bool) -> None:
         self.disable = disable
+        self.strict = strict
         self._kb: KnowledgeBase | None = None
 
     @property
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
-            self._kb = load(disable=self.disable)
+            self._kb = load(disable=self.disable, strict=self.strict)
+            for name, why in self._kb.skipped_plugins.items():
+                click.echo(f"warning: plugin '{name}' left out: {why}", err=True)
         return self._kb
 
 
@@ -54,21 +57,23 @@ def _guarded(func: F) -> F:
 
 @click.group()
 @click.option("--disable-plugin", "disable", multiple=True, metavar="NAME", help="Skip an installed plugin (repeatable; also MTUS_DISABLE_PLUGINS=a,b).")
+@click.option("--strict-plugins", is_flag=True, help="Fail (exit 1) on a broken plugin instead of leaving it out with a warning.")
 @click.version_option(package_name="mtus-kb")
 @click.pass_context
-def main(ctx: click.Context, disable: tuple[str, ...]) -> None:
+def main(ctx: click.Context, disable: tuple[str, ...], strict_plugins: bool) -> None:
     """California MTUS treatment guidelines as an executable, cited knowledge base."""
-    ctx.obj = _Context(disable)
+    ctx.obj = _Context(disable, strict_plugins)
 
 
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--strict", is_flag=True, help="Fail (exit 1) if a plugin raises or misbehaves instead of reporting it.")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) if a plugin is broken, raises or misbehaves instead of reporting it.")
 @click.pass_obj
 @_guarded
 def evaluate(obj: _Context, case: Path, fmt: str, strict: bool) -> None:
     """Evaluate one case file (YAML or JSON) and print the determination."""
+    obj.strict = obj.strict or strict
     parsed = load_case(case)
     det = obj.kb.evaluate(parsed, strict=strict)
     click.echo(determination_json(det) if fmt == "json" else determination_text(det), nl=False)
@@ -257,9 +262,12 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
             click.echo("note: hypothesis is not installed; skipping conformance (pip install 'mtus-kb[test]')", err=True)
             conformance = False
     rows = plugin_rows(obj.kb, conformance)
+    skipped = obj.kb.skipped_plugins
     if fmt == "json":
-        click.echo(json.dumps({"plugins": rows}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"plugins": rows, "left_out": skipped}, indent=2, ensure_ascii=False))
         return
+    for name, why in skipped.items():
+        click.echo(f"{name}  LEFT OUT: {why}")
     for row in rows:
         click.echo(f"{row['name']} {row['version']}  ({row['distribution'] or 'not installed from a distribution'}: {row['module']})")
         for t in row["treatments"]:

@@ -49,6 +49,7 @@ def visits(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
 
 
 def make_plugin(tmp_path: Path, evaluators: list[Any], text: str = GUIDELINE, stem: str = "massage_demo", **hooks: Any) -> object:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / f"{stem}.yaml"
     path.write_text(text)
 
@@ -86,18 +87,18 @@ def test_plugins_change_the_digest(tmp_path: Path, kb: kb_core.KnowledgeBase) ->
 
 def test_missing_evaluator_is_a_load_error_naming_the_plugin(tmp_path: Path) -> None:
     with pytest.raises(kb_core.PluginError, match="plugin 'massage_demo': no evaluator for criterion 'massage_demo.visits'"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, []))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, []))])
 
 
 def test_duplicate_evaluator_is_a_load_error(tmp_path: Path) -> None:
     with pytest.raises(kb_core.PluginError, match="second evaluator for 'massage_demo.visits'"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits, visits]))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits, visits]))])
 
 
 def test_unknown_criterion_evaluator_is_a_load_error(tmp_path: Path) -> None:
     stray = evaluator("massage_demo.frequency")(visits.func)
     with pytest.raises(kb_core.PluginError, match="unknown criterion 'massage_demo.frequency'"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits, stray]))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits, stray]))])
 
 
 def test_hook_misspelled_hook_is_a_load_error(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_hook_misspelled_hook_is_a_load_error(tmp_path: Path) -> None:
         return []
 
     with pytest.raises(kb_core.PluginError, match="massage_demo"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_evaluator=mtus_evaluator))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_evaluator=mtus_evaluator))])
 
 
 def test_hook_plugin_needing_another_core_version_is_refused(tmp_path: Path) -> None:
@@ -115,7 +116,7 @@ def test_hook_plugin_needing_another_core_version_is_refused(tmp_path: Path) -> 
         return {"requires_core": ">=99"}
 
     with pytest.raises(kb_core.PluginError, match="needs kb_core >=99"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_plugin_info=mtus_plugin_info))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits], mtus_plugin_info=mtus_plugin_info))])
 
 
 def test_raising_evaluator_is_isolated_and_named(tmp_path: Path) -> None:
@@ -232,7 +233,9 @@ def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path)
 def test_same_tier_overlap_is_a_reported_conflict(tmp_path: Path) -> None:
     twin = GUIDELINE.replace("massage_demo", "massage_twin")
     with pytest.raises(kb_core.PluginError, match="both judge 'massage' requests at tier mtus"):
-        load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
+        load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
+    assert list(kb.skipped_plugins) == ["massage_twin"] and kb.evaluate(CASE).treatment == "massage_demo"
 
 
 def test_hook_combine_with_fewer_arguments_and_a_failing_combine(tmp_path: Path) -> None:
@@ -248,3 +251,29 @@ def test_hook_combine_with_fewer_arguments_and_a_failing_combine(tmp_path: Path)
     assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
     with pytest.raises(kb_core.PluginError, match="massage_demo"):
         kb.evaluate(CASE, strict=True)
+
+
+def test_a_broken_plugin_is_left_out_and_named_unless_strict(tmp_path: Path) -> None:
+    broken_yaml = make_plugin(tmp_path / "a", [visits], text=GUIDELINE.replace("title: At most six visits", "titel: typo"), stem="massage_demo")
+    kb = load_first_party(plugins=[("massage_demo", broken_yaml)])
+    assert "massage_demo" in kb.skipped_plugins and "unknown key 'titel'" in kb.skipped_plugins["massage_demo"]
+    assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
+    with pytest.raises(kb_core.GuidelineError, match="titel"):
+        load_first_party(plugins=[("massage_demo", broken_yaml)], strict=True)
+    no_evaluators = make_plugin(tmp_path / "b", [])
+    assert "no evaluator" in load_first_party(plugins=[("massage_demo", no_evaluators)]).skipped_plugins["massage_demo"]
+
+
+def test_an_installed_plugin_that_cannot_be_imported_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint, entry_points
+
+    from kb_core import _plugins
+
+    broken = EntryPoint(name="broken_plugin", value="no_such_module_for_mtus", group="mtus")
+    real = [ep for ep in entry_points(group="mtus")]
+    monkeypatch.setattr(_plugins, "entry_points", lambda group: [*real, broken])
+    kb = load_first_party()
+    assert "cannot be imported" in kb.skipped_plugins["broken_plugin"]
+    assert "work_conditioning" in kb.treatments
+    with pytest.raises(kb_core.PluginError, match="plugin 'broken_plugin'"):
+        load_first_party(strict=True)

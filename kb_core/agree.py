@@ -100,7 +100,8 @@ class AgreementReport:
     outcomes: list[CaseOutcome] = field(default_factory=list)
 
     def _scored(self, imr_only: bool) -> list[CaseOutcome]:
-        return [o for o in self.outcomes if o.expected and (o.expected.imr_outcome or not imr_only)]
+        # A file that could not be read or evaluated counts as a disagreement, never as unscored.
+        return [o for o in self.outcomes if o.determination is None or (o.expected and (o.expected.imr_outcome or not imr_only))]
 
     def summary(self) -> dict[str, Any]:
         imr = [o for o in self.outcomes if o.expected and o.expected.imr_outcome]
@@ -133,6 +134,7 @@ class AgreementReport:
                 for expected in ("upheld", "overturned")
             },
             "unscored": len(self.outcomes) - len(scored),
+            "could_not_be_evaluated": sum(1 for o in self.outcomes if o.determination is None),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -146,6 +148,7 @@ class AgreementReport:
             f" upheld {s['imr_by_outcome']['upheld']['agree']}/{s['imr_by_outcome']['upheld']['cases']},"
             f" overturned {s['imr_by_outcome']['overturned']['agree']}/{s['imr_by_outcome']['overturned']['cases']}",
             f"Known disagreements (marked in the case files): {s['known_disagreements']}",
+            f"Files that could not be evaluated (counted as disagreements): {s['could_not_be_evaluated']}",
             "",
             "Per treatment:",
         ]

@@ -11,13 +11,13 @@ every chiropractic visit for the injury, whatever the region.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 from kb_plugins._caps import statutory_cap
+from kb_plugins._text import mentions
 
 T = "chiropractic"
 LOW_BACK = ("lumbar_spine",)
@@ -119,9 +119,8 @@ def region_no_recommendation(case: Case, p: Mapping[str, Any]) -> Finding:
 
 def _musculoskeletal_diagnosis(case: Case, p: Mapping[str, Any]) -> str | None:
     """The first diagnosis that names a musculoskeletal condition, if any."""
-    terms = [re.compile(rf"\b{re.escape(term)}", re.IGNORECASE) for term in p["musculoskeletal_terms"]]
     for diagnosis in case.diagnoses:
-        if diagnosis.category in p["musculoskeletal_categories"] or any(t.search(diagnosis.description) for t in terms):
+        if diagnosis.category in p["musculoskeletal_categories"] or mentions(diagnosis.description, p["musculoskeletal_terms"]):
             return diagnosis.description
     return None
 

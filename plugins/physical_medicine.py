@@ -14,17 +14,20 @@ from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 from kb_plugins._caps import statutory_cap, visits_so_far
+from kb_plugins._text import first_category
 
 T = "physical_medicine"
 THERAPY = ("physical_therapy", "occupational_therapy")
 
 
 def _listed_surgery(case: Case, p: Mapping[str, Any]) -> str | None:
-    """The surgery's id when the request follows a surgery in the postsurgical table."""
+    """The surgery's id when the request follows a surgery in the postsurgical table:
+    the stated procedure id, else the one its description names."""
     post = case.request.post_surgical
-    if post is not None and post.procedure in p["postsurgical_general_course"]:
-        return post.procedure
-    return None
+    if post is None:
+        return None
+    procedure = post.procedure or first_category(post.surgery, p["postsurgical_procedure_terms"])
+    return procedure if procedure in p["postsurgical_general_course"] else None
 
 
 def _prior_courses(case: Case, postsurgical: bool) -> list[Any]:
@@ -104,15 +107,16 @@ def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, str]:
     rows: list[tuple[int, str]] = []
     for dx in case.diagnoses:
         region = dx.body_region or (case.request.body_regions[0] if case.request.body_regions else "")
-        if dx.category is None:
+        category = dx.category or first_category(dx.description, p["diagnosis_terms"])
+        if category is None:
             continue
-        if dx.category in table:
-            rows.append((table[dx.category], f"CPMTG {dx.category.replace('_', '/')} row: {table[dx.category]} visits over {weeks[dx.category]} weeks"))
-        elif dx.category == "sprain_strain" and region in p["odg_sprain_strain_visits"]:
+        if category in table:
+            rows.append((table[category], f"CPMTG {category.replace('_', '/')} row: {table[category]} visits over {weeks[category]} weeks"))
+        elif category == "sprain_strain" and region in p["odg_sprain_strain_visits"]:
             rows.append((p["odg_sprain_strain_visits"][region], f"ODG {region.replace('_', ' ')} sprain/strain row: {p['odg_sprain_strain_visits'][region]} visits"))
-        elif dx.category == "fracture" and region in p["odg_fracture_visits"]:
+        elif category == "fracture" and region in p["odg_fracture_visits"]:
             rows.append((p["odg_fracture_visits"][region], f"ODG {region.replace('_', ' ')} fracture row: {p['odg_fracture_visits'][region]} visits"))
-        elif dx.category == "epicondylitis":
+        elif category == "epicondylitis":
             rows.append((p["odg_epicondylitis_visits"], f"ODG epicondylitis row: {p['odg_epicondylitis_visits']} visits"))
     if rows:
         return max(rows)

@@ -93,3 +93,11 @@ def test_agree_reports_figures() -> None:
     assert code == 0
     summary = json.loads(out)["summary"]
     assert summary["imr_cases"] == 1 and summary["imr_agree"] == 1
+
+
+def test_agree_counts_an_unevaluable_file_as_a_disagreement(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('dates: {request: "2015-01-01"}\nrequest: {treatment: nope}\n')
+    code, out, _ = run("agree", SEED, str(bad), "--format", "json")
+    summary = json.loads(out)["summary"]
+    assert code == 0 and summary["cases"] == 2 and summary["agree"] == 1 and summary["could_not_be_evaluated"] == 1

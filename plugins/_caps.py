@@ -40,3 +40,11 @@ def statutory_cap(case: Case, p: Mapping[str, Any], kind: str) -> Finding:
     if total <= cap:
         return Finding.met(f"{counted}, within the cap of {cap} per injury")
     return Finding.not_met(f"{counted}, above the cap of {cap} per injury", approvable=max(cap - given - authorized, 0) or None)
+
+
+def region_named(case: Case) -> Finding:
+    """Whether the request names the body region(s) to treat (both PT/OT and chiropractic)."""
+    regions = case.request.body_regions
+    if not regions:
+        return Finding.not_documented("the request does not name the body region to treat")
+    return Finding.met(f"requested for {', '.join(r.replace('_', ' ') for r in regions)}")

@@ -16,7 +16,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import statutory_cap
+from kb_plugins._caps import region_named, statutory_cap
 from kb_plugins._text import mentions
 
 T = "chiropractic"
@@ -70,10 +70,7 @@ def _not_counted(case: Case) -> Finding:
 
 @evaluator(f"{T}.region_documented")
 def region_documented(case: Case, p: Mapping[str, Any]) -> Finding:
-    regions = case.request.body_regions
-    if not regions:
-        return Finding.not_documented("the request does not name the body region to treat")
-    return Finding.met(f"requested for {_names(regions)}")
+    return region_named(case)
 
 
 @evaluator(f"{T}.region_covered")

@@ -13,7 +13,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import statutory_cap, visits_so_far
+from kb_plugins._caps import region_named, statutory_cap, visits_so_far
 from kb_plugins._text import first_category
 
 T = "physical_medicine"
@@ -58,9 +58,7 @@ def surgery_supported(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.region_documented")
 def region_documented(case: Case, p: Mapping[str, Any]) -> Finding:
-    if not case.request.body_regions:
-        return Finding.not_documented("the request does not name the body region to treat")
-    return Finding.met(f"requested for {', '.join(r.replace('_', ' ') for r in case.request.body_regions)}")
+    return region_named(case)
 
 
 @evaluator(f"{T}.functional_deficits")

@@ -91,6 +91,41 @@ class Request:
         return None
 
     @property
+    def visits(self) -> int | None:
+        """The number of visits (sessions) requested, whatever unit the quantity is stated in.
+
+        ``visits``/``sessions``/no unit: the quantity; ``days``: one session a day; ``weeks``:
+        weeks x weekly frequency; ``hours``: hours / hours a day. With no quantity: weekly
+        frequency x duration. None when the facts stated do not resolve to one count.
+        Plugins read this, never ``quantity`` directly, so a unit is never misread.
+        """
+        quantity, unit = self.quantity, self.unit
+        if quantity is None:
+            if self.frequency_per_week and self.duration_weeks:
+                return round(self.frequency_per_week * self.duration_weeks)
+            return None
+        if unit in (None, "visits", "sessions", "days"):
+            return quantity
+        if unit == "weeks":
+            return round(quantity * self.frequency_per_week) if self.frequency_per_week else None
+        if unit == "hours":
+            return round(quantity / self.hours_per_day) if self.hours_per_day else None
+        return None
+
+    @property
+    def span_weeks(self) -> float | None:
+        """The weeks the request spans: stated duration, a quantity in weeks, or visits over
+        weekly frequency. None when they cannot be resolved."""
+        if self.duration_weeks is not None:
+            return self.duration_weeks
+        if self.quantity is not None and self.unit == "weeks":
+            return float(self.quantity)
+        visits = self.visits
+        if visits is not None and self.frequency_per_week:
+            return visits / self.frequency_per_week
+        return None
+
+    @property
     def per_week(self) -> float | None:
         """Units of ``quantity`` given per week: sessions, or hours for hour-based requests."""
         if self.frequency_per_week is None:

@@ -43,6 +43,8 @@ def mtus_combine(
     blocks certification just as one that is not met.
     """
     requested = case.request.implied_quantity
+    # A not_documented result whose burden is note_only/presumed is shown but never decides.
+    results = [r for r in results if r.decides]
     outside = [r for r in results if r.role == "scope" and r.status is _NOT_MET]
     if outside:
         return Decision.NO_CRITERIA, None, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."

@@ -49,6 +49,7 @@ class _Step:
     verification: str
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
     regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
+    burden: Any  # kb_core._model.Burden: what not_documented does, by request purpose
 
 
 class _Deadline(BaseException):
@@ -76,6 +77,7 @@ def _alarm_available() -> bool:
 
 # Enum member lookups are slow on the hot path; bind them once.
 _ERROR = Status.ERROR
+_NOT_DOCUMENTED = Status.NOT_DOCUMENTED
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
 _VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
 
@@ -229,7 +231,7 @@ class KnowledgeBase:
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
-                frozenset(criterion.body_regions),
+                frozenset(criterion.body_regions), criterion.when_undocumented,
             )
 
     # ------------------------------------------------------------ evaluation
@@ -280,7 +282,7 @@ class KnowledgeBase:
             receipt=self._receipt(version, chosen_by),
             decisive=tuple(
                 r.criterion for r in results
-                if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.status in _FAILING)
+                if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
             ),
         )
 
@@ -316,10 +318,11 @@ class KnowledgeBase:
         if finding.facts:
             facts.update(finding.facts)
         criterion = step.criterion
+        decides = status is not _NOT_DOCUMENTED or step.burden.effect(case.request.purpose) == "fails"
         return CriterionResult(
             criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
             step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin,
+            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,
         )
 
     def _call(self, step: _Step, case: Case, strict: bool, guarded: bool) -> tuple[Finding, Status]:

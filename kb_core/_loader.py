@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from kb_core._model import (
+    Burden,
     Citation,
     Criterion,
     Definition,
@@ -81,6 +82,12 @@ def _date(text: str | None, path: str, line: int | None, where: str) -> dt.date 
         raise GuidelineError(
             f"'{text}' is not a calendar date", path=path, line=line, where=where, fix="write YYYY-MM-DD"
         ) from None
+
+
+def _burden(node: Mapping[str, Any] | None) -> Burden:
+    if node is None:
+        return Burden()
+    return Burden(node["default"], dict(node.get("by_purpose", {})), node["basis"])
 
 
 def _verification(node: Mapping[str, Any] | None) -> Verification | None:
@@ -267,7 +274,7 @@ class _FileReader:
                 tuple(cnode["applies_to"]), cnode.get("role", "admission"), tuple(cnode.get("body_regions", ())),
                 tuple(cnode["facts"]), params, tuple(cnode.get("definitions", ())), depends,
                 cnode["documentation_needed"], _verification(cnode["verification"]),  # type: ignore[arg-type]
-                self.path, self.line(*cloc),
+                self.path, self.line(*cloc), _burden(cnode.get("when_undocumented")),
             )
             self.into.criterion_plugin[cid] = self.plugin
             criterion_ids.append(cid)

@@ -111,6 +111,27 @@ class Parameter:
         return self.by_version.get(version, self.value)
 
 
+BURDEN_EFFECTS = ("fails", "note_only", "presumed")
+PURPOSES = ("initial", "continuation", "flare_up", "maintenance")
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """What a ``not_documented`` result of a criterion does, per request purpose.
+
+    ``fails`` decides against the request (the requester carries the burden);
+    ``note_only`` and ``presumed`` are shown in the trace and in "to pass" but do not decide.
+    """
+
+    default: str = "fails"
+    by_purpose: Mapping[str, str] = field(default_factory=dict)
+    basis: str | None = None
+
+    def effect(self, purpose: str | None) -> str:
+        """The effect for a request of ``purpose`` (None: the purpose is not stated)."""
+        return self.by_purpose.get(purpose, self.default) if purpose is not None else self.default
+
+
 @dataclass(frozen=True, slots=True)
 class Criterion:
     id: str  # "<treatment>.<key>", stable once released
@@ -129,6 +150,7 @@ class Criterion:
     verification: Verification
     file: str
     line: int | None
+    when_undocumented: Burden = field(default_factory=Burden)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +279,9 @@ class CriterionResult(NamedTuple):
     documentation_needed: str | None = None
     approvable: int | None = None
     plugin: str | None = None
+    # False for a not_documented result whose criterion's burden is note_only or presumed
+    # for this request's purpose: shown, with what would make it pass, but not deciding.
+    decides: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ def _result(r: CriterionResult) -> dict[str, Any]:
         value = getattr(r, key)
         if value is not None:
             out[key] = value
+    if not r.decides:
+        out["decides"] = False
     return out
 
 
@@ -93,7 +95,8 @@ def determination_text(det: Determination) -> str:
     if det.results:
         lines.append("CRITERIA")
     for res in det.results:
-        lines.append(f"  {_LABEL[res.status]:<17}  {res.criterion} [{res.verification}]: {res.title}")
+        label = _LABEL[res.status] if res.decides else "NOTE (not deciding)"
+        lines.append(f"  {label:<17}  {res.criterion} [{res.verification}]: {res.title}")
         lines.append(_wrap("Why:   ", res.reason))
         tier = "" if res.tier == "mtus" else f" [decided by the {res.tier.upper()} tier: MTUS is silent]"
         lines.append(_wrap("Cite:  ", res.citation + tier))

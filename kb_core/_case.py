@@ -25,6 +25,7 @@ class Dates:
     injury: Date | None = None
     request: Date | None = None
     ur_decision: Date | None = None
+    service: Date | None = None
 
     @property
     def decisive(self) -> Date:
@@ -59,6 +60,14 @@ class PostSurgical:
 
 
 @dataclass(frozen=True, slots=True)
+class AddOn:
+    """An item bundled into the request line, judged in its own right."""
+
+    description: str
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     treatment: str
     body_regions: tuple[str, ...] = ()
@@ -70,6 +79,8 @@ class Request:
     purpose: str | None = None
     ur_authorized_quantity: int | None = None
     post_surgical: PostSurgical | None = None
+    duplicates_authorized: bool | None = None
+    add_ons: tuple[AddOn, ...] = ()
 
     @property
     def implied_quantity(self) -> int | None:
@@ -147,6 +158,20 @@ class PriorTreatment:
     plateau: bool | None = None
     post_surgical: bool | None = None
     note: str | None = None
+    improvement: str | None = None  # objective | reported | none
+    improvement_measures: tuple[str, ...] = ()
+    count_at_least: bool | None = None
+    approved_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrentTreatment:
+    """Another therapy for the same injury: requested, authorized but not started, or ongoing."""
+
+    treatment: str
+    status: str | None = None
+    body_regions: tuple[str, ...] = ()
+    count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +195,9 @@ class Findings:
     chronic_pain: bool | None = None
     objective_functional_deficits: bool | None = None
     exceptional_factors_documented: bool | None = None
+    injury_phase: str | None = None  # acute | subacute | chronic, as the record states it
+    reported_functional_limitations: bool | None = None
+    concurrent_rationale_documented: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +221,7 @@ class Case:
     worker: Worker = field(default_factory=Worker)
     diagnoses: tuple[Diagnosis, ...] = ()
     prior_treatments: tuple[PriorTreatment, ...] = ()
+    concurrent_treatments: tuple[ConcurrentTreatment, ...] = ()
     findings: Findings = field(default_factory=Findings)
     extra: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -240,6 +269,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         injury=date_at("dates", "injury"),
         request=date_at("dates", "request"),
         ur_decision=date_at("dates", "ur_decision"),
+        service=date_at("dates", "service"),
     )
     for later in ("request", "ur_decision"):
         day = getattr(dates, later)
@@ -269,6 +299,8 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
             surgery_date=date_at("request", "post_surgical", "surgery_date"),
             surgery_certified=post.get("surgery_certified"),
         ),
+        duplicates_authorized=req.get("duplicates_authorized"),
+        add_ons=tuple(AddOn(**item) for item in req.get("add_ons") or ()),
     )
     priors = []
     for index, item in enumerate(data.get("prior_treatments") or ()):
@@ -284,6 +316,10 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
                 plateau=item.get("plateau"),
                 post_surgical=item.get("post_surgical"),
                 note=item.get("note"),
+                improvement=item.get("improvement"),
+                improvement_measures=tuple(item.get("improvement_measures") or ()),
+                count_at_least=item.get("count_at_least"),
+                approved_count=item.get("approved_count"),
             )
         )
     expected = data.get("expected")
@@ -296,6 +332,13 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         diagnoses=tuple(Diagnosis(**d) for d in data.get("diagnoses") or ()),
         request=request,
         prior_treatments=tuple(priors),
+        concurrent_treatments=tuple(
+            ConcurrentTreatment(
+                treatment=item["treatment"], status=item.get("status"),
+                body_regions=tuple(item.get("body_regions") or ()), count=item.get("count"),
+            )
+            for item in data.get("concurrent_treatments") or ()
+        ),
         findings=Findings(**(data.get("findings") or {})),
         extra=MappingProxyType(dict(data.get("extra") or {})),
         notes=tuple(data.get("notes") or ()),

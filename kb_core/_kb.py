@@ -300,13 +300,14 @@ class KnowledgeBase:
                 path=case.path, where="request.treatment",
                 fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))} (criteria are encoded for {', '.join(sorted(self._by_kind))})",
             )
-        for index, prior in enumerate(case.prior_treatments):
-            if prior.treatment not in gs.treatment_kinds:
-                raise CaseError(
-                    f"unknown treatment kind '{prior.treatment}'",
-                    path=case.path, where=f"prior_treatments[{index}].treatment",
-                    fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
-                )
+        for key, listed in (("prior_treatments", case.prior_treatments), ("concurrent_treatments", case.concurrent_treatments)):
+            for index, other in enumerate(listed):
+                if other.treatment not in gs.treatment_kinds:
+                    raise CaseError(
+                        f"unknown treatment kind '{other.treatment}'",
+                        path=case.path, where=f"{key}[{index}].treatment",
+                        fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
+                    )
 
     def _run(self, step: _Step, case: Case, strict: bool, guarded: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):

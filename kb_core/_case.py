@@ -207,6 +207,9 @@ class Expected:
     failed_criteria: tuple[str, ...] | None = None
     imr_outcome: str | None = None
     known_disagreement: str | None = None
+    # What the real reviewer relied on: criterion ids (None: not recorded) and free text.
+    reviewer_criteria: tuple[str, ...] | None = None
+    reviewer_reasons: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +353,8 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
             failed_criteria=tuple(expected["failed_criteria"]) if "failed_criteria" in expected else None,
             imr_outcome=expected.get("imr_outcome"),
             known_disagreement=expected.get("known_disagreement"),
+            reviewer_criteria=tuple(expected["reviewer_criteria"]) if "reviewer_criteria" in expected else None,
+            reviewer_reasons=expected.get("reviewer_reasons"),
         ),
         path=str(path) if path is not None else None,
     )

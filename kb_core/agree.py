@@ -1,14 +1,30 @@
 """Agreement between the engine and expected outcomes (real IMR decisions or authored cases).
 
-An IMR outcome of ``upheld`` means the request as submitted is not certified in full, so
-the engine agrees when it decides ``non_certified`` or ``modified``; ``overturned``
-agrees with ``certified``. ``no_criteria`` and ``error`` agree with neither.
+Strict reading (the headline figure). IMR decides the disputed request as submitted and
+cannot modify it: ``upheld`` means none of it is medically necessary, so it agrees only
+with ``non_certified`` (0 approved); ``overturned`` means all of it is, so it agrees only
+with ``certified`` in full. An authored case agrees when the decision it names is reached.
+Where a case gives ``approved_quantity``, the engine's must match exactly.
+
+Loose reading (secondary, kept for comparison with earlier reports): ``modified`` also
+counts as agreeing with ``upheld`` (the request as submitted is not certified in full).
+
+Each figure is shown beside two baselines on the same files: a program that denies every
+request (0 approved) and one that certifies every request in full. Balanced accuracy is
+the mean, over the expected outcomes present, of the share of cases with that outcome the
+engine reaches, so a baseline that always answers one way scores 1/(number of outcomes).
+
+Reasons: a real case may list the criteria its reviewer relied on
+(``expected.reviewer_criteria``). Each agreeing case is then *same* (every criterion that
+decides is one the reviewer relied on), *partial* (the reviewer's criterion and extra
+deciding ones), *different* (none of the reviewer's), or *wrong outcome*.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,13 +33,22 @@ from kb_core._case import Case, Expected, load_case
 from kb_core._kb import KnowledgeBase
 from kb_core._model import Decision, Determination, Status
 from kb_core._yaml import data_files
-from kb_core.errors import KBError
+from kb_core.errors import CaseError, KBError
 
 FAILING = (Status.NOT_MET, Status.NOT_DOCUMENTED)
+# ``source:`` of a case taken from a real Independent Medical Review decision.
+REAL_SOURCE = re.compile(r"\bIMR\b|\bCM\d{2}-\d{7}\b")
+# Expected outcome classes: what a request's answer is, whoever gives it.
+DENY, CERTIFY, MODIFY, NONE = "deny", "certify", "modify", "no_criteria"
+CLASS_OF_DECISION = {"non_certified": DENY, "certified": CERTIFY, "modified": MODIFY, "no_criteria": NONE}
+CLASS_OF_IMR = {"upheld": DENY, "overturned": CERTIFY}
+BASELINES = ("deny_all", "certify_all")
+METRICS = ("strict", "balanced")
+REASON_KINDS = ("same", "partial", "different", "wrong_outcome")
 
 
 def imr_view(decision: Decision) -> str:
-    """What an IMR decision on the request as submitted would be: upheld, overturned or none."""
+    """The loose reading of a decision as an IMR outcome: upheld, overturned or none."""
     if decision is Decision.CERTIFIED:
         return "overturned"
     if decision in (Decision.NON_CERTIFIED, Decision.MODIFIED):
@@ -31,12 +56,44 @@ def imr_view(decision: Decision) -> str:
     return "no decision"
 
 
+def strict_imr_view(decision: Decision) -> str:
+    """The strict reading: only a denial of all of it is upheld, only all of it overturned."""
+    return {Decision.CERTIFIED: "overturned", Decision.NON_CERTIFIED: "upheld", Decision.MODIFIED: "partly certified"}.get(
+        decision, "no decision"
+    )
+
+
 def failed_criteria(det: Determination) -> set[str]:
     return {r.criterion for r in det.results if r.status in FAILING}
 
 
+def expected_class(expected: Expected) -> str | None:
+    """The outcome the case expects, as deny / certify / modify / no_criteria."""
+    if expected.imr_outcome is not None:
+        return CLASS_OF_IMR[expected.imr_outcome]
+    if expected.decision is not None:
+        return CLASS_OF_DECISION[expected.decision]
+    return None
+
+
+def _outcome_agrees(decision: str, approved: int | None, requested: int | None, expected: Expected, loose: bool = False) -> bool:
+    """Whether an answer (decision, quantity) reaches the expected outcome."""
+    if expected.imr_outcome == "upheld":
+        ok = decision == "non_certified" or (loose and decision == "modified")
+    elif expected.imr_outcome == "overturned":
+        ok = decision == "certified"
+    else:
+        ok = True
+    if expected.decision is not None:
+        ok = ok and decision == expected.decision
+    if expected.approved_quantity is not None:
+        shown = approved if decision != "certified" or approved is not None else requested
+        ok = ok and shown == expected.approved_quantity
+    return ok and (expected.imr_outcome is not None or expected.decision is not None)
+
+
 def mismatches(det: Determination, expected: Expected) -> list[str]:
-    """Every way the determination differs from what the case expects (empty: agreement)."""
+    """Every way the determination differs from what the case expects, read strictly (empty: agreement)."""
     out = []
     if expected.decision is not None and det.decision.value != expected.decision:
         out.append(f"decision {det.decision.value}, expected {expected.decision}")
@@ -44,8 +101,8 @@ def mismatches(det: Determination, expected: Expected) -> list[str]:
         out.append(f"approved quantity {det.approved_quantity}, expected {expected.approved_quantity}")
     if expected.failed_criteria is not None and failed_criteria(det) != set(expected.failed_criteria):
         out.append(f"failed criteria {sorted(failed_criteria(det))}, expected {sorted(expected.failed_criteria)}")
-    if expected.imr_outcome is not None and imr_view(det.decision) != expected.imr_outcome:
-        out.append(f"IMR {expected.imr_outcome}, engine's decision {det.decision.value} means {imr_view(det.decision)}")
+    if expected.imr_outcome is not None and strict_imr_view(det.decision) != expected.imr_outcome:
+        out.append(f"IMR {expected.imr_outcome}, engine's decision {det.decision.value} means {strict_imr_view(det.decision)}")
     return out
 
 
@@ -61,6 +118,16 @@ class CaseOutcome:
         return self.case.expected if self.case else None
 
     @property
+    def real(self) -> bool:
+        """A real IMR decision: ``source:`` names one."""
+        return bool(self.case and self.case.source and REAL_SOURCE.search(self.case.source))
+
+    @property
+    def scored(self) -> bool:
+        """Counted in the figures: it states an outcome, or it could not be evaluated (a disagreement)."""
+        return self.determination is None or (self.expected is not None and expected_class(self.expected) is not None)
+
+    @property
     def treatment(self) -> str:
         if self.determination:
             return self.determination.treatment
@@ -71,8 +138,60 @@ class CaseOutcome:
         return self.determination.decision.value if self.determination else "error"
 
     @property
+    def requested(self) -> int | None:
+        return self.case.request.visits if self.case else None
+
+    @property
     def agrees(self) -> bool:
+        """Every expectation met, strictly (decision, quantity, IMR outcome, failed criteria)."""
         return not self.mismatches
+
+    def outcome_agrees(self, loose: bool = False) -> bool:
+        """The expected outcome (and quantity) reached; failed criteria are compared as reasons."""
+        if self.determination is None or self.expected is None:
+            return False
+        det = self.determination
+        return _outcome_agrees(det.decision.value, det.approved_quantity, det.requested_quantity, self.expected, loose)
+
+    def baseline_agrees(self, baseline: str) -> bool:
+        """Whether a program that denies (``deny_all``) or certifies (``certify_all``) everything agrees."""
+        if self.expected is None:
+            return False
+        if baseline == "deny_all":
+            return _outcome_agrees("non_certified", 0, self.requested, self.expected)
+        return _outcome_agrees("certified", self.requested, self.requested, self.expected)
+
+    @property
+    def deciding(self) -> tuple[str, ...]:
+        return self.determination.decisive if self.determination else ()
+
+    @property
+    def reason_agreement(self) -> str | None:
+        """same / partial / different / wrong_outcome, or None where no reviewer criteria are given."""
+        expected = self.expected
+        if expected is None or expected.reviewer_criteria is None:
+            return None
+        if not self.outcome_agrees():
+            return "wrong_outcome"
+        relied = set(expected.reviewer_criteria)
+        assert self.determination is not None  # outcome_agrees needs one
+        if self.determination.decision is Decision.CERTIFIED:
+            # Certified: nothing decides against; the reviewer's criteria must be the ones found met.
+            met = {r.criterion for r in self.determination.results if r.status is Status.MET}
+            found = relied & met
+            return "same" if found == relied and relied else "partial" if found else "different"
+        deciding = set(self.deciding)
+        if not deciding & relied:
+            return "different"
+        return "same" if deciding <= relied else "partial"
+
+    @property
+    def unrelied(self) -> tuple[str, ...]:
+        """Criteria that decide here although the reviewer did not rely on them."""
+        expected = self.expected
+        if expected is None or expected.reviewer_criteria is None:
+            return ()
+        return tuple(c for c in self.deciding if c not in expected.reviewer_criteria)
 
     def as_dict(self) -> dict[str, Any]:
         det = self.determination
@@ -81,60 +200,156 @@ class CaseOutcome:
             "path": self.path,
             "case_id": self.case.case_id if self.case else None,
             "treatment": self.treatment,
+            "real_decision": self.real,
             "decision": self.decision,
             "approved_quantity": det.approved_quantity if det else None,
+            "requested_visits": self.requested,
             "expected_decision": expected.decision,
             "expected_imr_outcome": expected.imr_outcome,
+            "expected_approved_quantity": expected.approved_quantity,
             "agrees": self.agrees,
+            "strict_agrees": self.outcome_agrees(),
+            "loose_agrees": self.outcome_agrees(loose=True),
             "mismatches": self.mismatches,
             "known_disagreement": expected.known_disagreement,
+            "reviewer_criteria": list(expected.reviewer_criteria) if expected.reviewer_criteria is not None else None,
+            "reason_agreement": self.reason_agreement,
+            "deciding_without_reviewer": list(self.unrelied),
             "deciding_criteria": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason, "citation": r.citation}
-                for r in (det.results if det else ()) if r.status in FAILING or r.status is Status.ERROR
+                for r in (det.results if det else ()) if (r.status in FAILING and r.decides) or r.status is Status.ERROR
+            ],
+            "notes_not_deciding": [
+                {"criterion": r.criterion, "status": r.status.value, "reason": r.reason}
+                for r in (det.results if det else ()) if r.status in FAILING and not r.decides
             ],
         }
+
+
+def _rate(agree: int, total: int) -> str:
+    return f"{100 * agree / total:.1f}%" if total else "n/a"
+
+
+def _fraction(agree: int, total: int) -> float | None:
+    return round(agree / total, 6) if total else None
+
+
+def _balanced(outcomes: Sequence[CaseOutcome], agrees: Any) -> float | None:
+    """Mean over expected outcome classes of the share of that class reached."""
+    by_class: dict[str, list[bool]] = {}
+    for o in outcomes:
+        cls = expected_class(o.expected) if o.expected else "unevaluable"
+        by_class.setdefault(cls or "unevaluable", []).append(bool(agrees(o)))
+    recalls = [sum(v) / len(v) for cls, v in by_class.items() if cls != "unevaluable"]
+    if not recalls:
+        return None
+    # Unevaluable files count against the engine in the class they would have been scored in;
+    # with no class known, they lower every class equally.
+    unevaluable = len(by_class.get("unevaluable", []))
+    if unevaluable:
+        scored = sum(len(v) for cls, v in by_class.items() if cls != "unevaluable")
+        recalls = [r * scored / (scored + unevaluable) for r in recalls]
+    return round(sum(recalls) / len(recalls), 6)
+
+
+def figures(outcomes: Sequence[CaseOutcome]) -> dict[str, Any]:
+    """Strict and loose agreement, balanced accuracy and per-outcome figures for the engine and the baselines."""
+    n = len(outcomes)
+    strict = sum(o.outcome_agrees() for o in outcomes)
+    loose = sum(o.outcome_agrees(loose=True) for o in outcomes)
+    classes = sorted({expected_class(o.expected) or "" for o in outcomes if o.expected} - {""})
+    per_outcome = {
+        cls: {"cases": sum(1 for o in outcomes if o.expected and expected_class(o.expected) == cls),
+              "agree": sum(1 for o in outcomes if o.expected and expected_class(o.expected) == cls and o.outcome_agrees())}
+        for cls in classes
+    }
+    out: dict[str, Any] = {
+        "cases": n,
+        "strict_agree": strict,
+        "strict_agreement": _fraction(strict, n),
+        "loose_agree": loose,
+        "loose_agreement": _fraction(loose, n),
+        "balanced_accuracy": _balanced(outcomes, lambda o: o.outcome_agrees()),
+        "per_outcome": per_outcome,
+        "baselines": {},
+    }
+    for name in BASELINES:
+        hits = sum(o.baseline_agrees(name) for o in outcomes)
+        out["baselines"][name] = {
+            "strict_agree": hits,
+            "strict_agreement": _fraction(hits, n),
+            "balanced_accuracy": _balanced(outcomes, lambda o, name=name: o.baseline_agrees(name)),
+        }
+    return out
 
 
 @dataclass
 class AgreementReport:
     outcomes: list[CaseOutcome] = field(default_factory=list)
 
-    def _scored(self, imr_only: bool) -> list[CaseOutcome]:
+    @property
+    def scored(self) -> list[CaseOutcome]:
         # A file that could not be read or evaluated counts as a disagreement, never as unscored.
-        return [o for o in self.outcomes if o.determination is None or (o.expected and (o.expected.imr_outcome or not imr_only))]
+        return [o for o in self.outcomes if o.scored]
+
+    @property
+    def without_expectation(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if not o.scored]
+
+    @property
+    def errors(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if o.determination is None]
+
+    def metric(self, name: str) -> float | None:
+        """The figure ``--fail-under`` compares: ``strict`` agreement or ``balanced`` accuracy, over all scored files."""
+        figs = figures(self.scored)
+        return figs["strict_agreement"] if name == "strict" else figs["balanced_accuracy"]
+
+    def reasons(self) -> dict[str, Any]:
+        annotated = [o for o in self.scored if o.expected and o.expected.reviewer_criteria is not None]
+        counts = Counter(o.reason_agreement for o in annotated)
+        unrelied: Counter[str] = Counter(c for o in annotated for c in o.unrelied)
+        real_unannotated = [o.case.case_id or o.path for o in self.scored if o.real and o.case and o in self.scored and o not in annotated]
+        return {
+            "annotated": len(annotated),
+            **{kind: counts.get(kind, 0) for kind in REASON_KINDS},
+            "same_rate": _fraction(counts.get("same", 0), len(annotated)),
+            "deciding_without_reviewer": [{"criterion": c, "cases": k} for c, k in sorted(unrelied.items(), key=lambda ck: (-ck[1], ck[0]))],
+            "real_cases_without_reviewer_criteria": sorted(str(x) for x in real_unannotated),
+        }
 
     def summary(self) -> dict[str, Any]:
-        imr = [o for o in self.outcomes if o.expected and o.expected.imr_outcome]
+        scored = self.scored
+        real = [o for o in scored if o.real]
+        authored = [o for o in scored if not o.real]
+        imr = [o for o in scored if o.expected and o.expected.imr_outcome]
+        treatments = sorted({o.treatment for o in scored})
         confusion: Counter[tuple[str, str]] = Counter(
-            (o.expected.imr_outcome or "", _imr_view_of(o)) for o in imr if o.expected
+            (o.expected.imr_outcome or "", strict_imr_view(o.determination.decision) if o.determination else "no decision")
+            for o in imr if o.expected
         )
-        per_treatment: dict[str, dict[str, int]] = {}
-        for o in self._scored(imr_only=False):
-            row = per_treatment.setdefault(o.treatment, {"cases": 0, "agree": 0})
-            row["cases"] += 1
-            row["agree"] += o.agrees
-        by_outcome = {
-            outcome: {"cases": sum(1 for o in imr if o.expected and o.expected.imr_outcome == outcome),
-                      "agree": sum(1 for o in imr if o.expected and o.expected.imr_outcome == outcome and o.agrees)}
-            for outcome in ("upheld", "overturned")
-        }
-        scored = self._scored(imr_only=False)
         return {
+            # Kept for earlier readers: "agree" is every expectation met, read strictly.
             "cases": len(scored),
             "agree": sum(o.agrees for o in scored),
             "agreement": _rate(sum(o.agrees for o in scored), len(scored)),
             "imr_cases": len(imr),
             "imr_agree": sum(o.agrees for o in imr),
             "imr_agreement": _rate(sum(o.agrees for o in imr), len(imr)),
-            "imr_by_outcome": by_outcome,
+            "all": figures(scored),
+            "real_decisions": figures(real),
+            "authored": figures(authored),
+            "per_treatment": {t: figures([o for o in scored if o.treatment == t]) for t in treatments},
+            "real_per_treatment": {t: figures([o for o in real if o.treatment == t]) for t in sorted({o.treatment for o in real})},
+            "reasons": self.reasons(),
             "known_disagreements": sum(1 for o in scored if o.expected and o.expected.known_disagreement),
-            "per_treatment": dict(sorted(per_treatment.items())),
             "confusion_matrix": {
-                expected: {engine: confusion[(expected, engine)] for engine in ("upheld", "overturned", "no decision")}
+                expected: {engine: confusion[(expected, engine)] for engine in ("upheld", "partly certified", "overturned", "no decision")}
                 for expected in ("upheld", "overturned")
             },
-            "unscored": len(self.outcomes) - len(scored),
-            "could_not_be_evaluated": sum(1 for o in self.outcomes if o.determination is None),
+            "without_expectation": [o.path for o in self.without_expectation],
+            "unscored": len(self.without_expectation),
+            "could_not_be_evaluated": len(self.errors),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -143,39 +358,98 @@ class AgreementReport:
     def text(self) -> str:
         s = self.summary()
         lines = [
-            f"Agreement: {s['agree']}/{s['cases']} cases ({s['agreement']})",
-            f"Real IMR outcomes: {s['imr_agree']}/{s['imr_cases']} ({s['imr_agreement']});"
-            f" upheld {s['imr_by_outcome']['upheld']['agree']}/{s['imr_by_outcome']['upheld']['cases']},"
-            f" overturned {s['imr_by_outcome']['overturned']['agree']}/{s['imr_by_outcome']['overturned']['cases']}",
+            "Strict agreement: upheld = none of the disputed request approved, overturned = all of it; approved quantities exact.",
+            "",
+            f"{'':<28}{'cases':>6}{'strict':>9}{'balanced':>10}{'deny-all':>10}{'(bal.)':>8}{'certify-all':>13}{'(bal.)':>8}{'loose':>8}",
+        ]
+
+        def row(label: str, f: dict[str, Any]) -> str:
+            def pct(x: float | None) -> str:
+                return "n/a" if x is None else f"{100 * x:.1f}%"
+
+            d, c = f["baselines"]["deny_all"], f["baselines"]["certify_all"]
+            return (f"  {label:<26}{f['cases']:>6}{pct(f['strict_agreement']):>9}{pct(f['balanced_accuracy']):>10}"
+                    f"{pct(d['strict_agreement']):>10}{pct(d['balanced_accuracy']):>8}"
+                    f"{pct(c['strict_agreement']):>13}{pct(c['balanced_accuracy']):>8}{pct(f['loose_agreement']):>8}")
+
+        lines.append(row("all files", s["all"]))
+        lines.append(row("real IMR decisions", s["real_decisions"]))
+        lines.append(row("authored cases", s["authored"]))
+        for t, f in s["per_treatment"].items():
+            lines.append(row(f"{t} (all)", f))
+        for t, f in s["real_per_treatment"].items():
+            lines.append(row(f"{t} (real)", f))
+        lines.append("  (loose, secondary: a modification also counts as agreeing with an upheld denial)")
+        lines += ["", "Per expected outcome (strict): " + ", ".join(
+            f"{cls} {v['agree']}/{v['cases']}" for cls, v in s["all"]["per_outcome"].items())]
+        lines += [f"Real decisions per outcome (strict): " + ", ".join(
+            f"{'upheld' if cls == DENY else 'overturned' if cls == CERTIFY else cls} {v['agree']}/{v['cases']}"
+            for cls, v in s["real_decisions"]["per_outcome"].items())]
+        lines += [
+            f"Every expectation met (decision, quantity, failed criteria): {s['agree']}/{s['cases']} ({s['agreement']})",
             f"Known disagreements (marked in the case files): {s['known_disagreements']}",
             f"Files that could not be evaluated (counted as disagreements): {s['could_not_be_evaluated']}",
-            "",
-            "Per treatment:",
         ]
-        lines += [f"  {t:<22} {row['agree']}/{row['cases']}" for t, row in s["per_treatment"].items()]
-        lines += ["", "Confusion matrix (rows: IMR outcome; columns: the engine's decision read as an IMR outcome):",
-                  f"  {'':<12}{'upheld':>10}{'overturned':>12}{'no decision':>13}"]
-        for expected, row in s["confusion_matrix"].items():
-            lines.append(f"  {expected:<12}{row['upheld']:>10}{row['overturned']:>12}{row['no decision']:>13}")
-        disagreements = [o for o in self.outcomes if not o.agrees]
+        if s["without_expectation"]:
+            lines.append(f"Files without an expected outcome (not scored): {len(s['without_expectation'])}")
+            lines += [f"  {p}" for p in s["without_expectation"]]
+        r = s["reasons"]
+        lines += ["", f"Reasons (cases naming the reviewer's criteria: {r['annotated']}): "
+                  + ", ".join(f"{k.replace('_', ' ')} {r[k]}" for k in REASON_KINDS)
+                  + (f"; same {100 * r['same_rate']:.1f}%" if r["same_rate"] is not None else "")]
+        if r["real_cases_without_reviewer_criteria"]:
+            lines.append(f"  real decisions without reviewer criteria: {', '.join(r['real_cases_without_reviewer_criteria'])}")
+        if r["deciding_without_reviewer"]:
+            lines.append("Criteria deciding without the reviewer relying on them:")
+            lines += [f"  {item['cases']:>3}  {item['criterion']}" for item in r["deciding_without_reviewer"]]
+        lines += ["", "Confusion matrix (rows: IMR outcome; columns: the engine's decision read strictly):",
+                  f"  {'':<12}{'upheld':>10}{'partly cert.':>14}{'overturned':>12}{'no decision':>13}"]
+        for expected, counts in s["confusion_matrix"].items():
+            lines.append(f"  {expected:<12}{counts['upheld']:>10}{counts['partly certified']:>14}{counts['overturned']:>12}{counts['no decision']:>13}")
+        disagreements = [o for o in self.scored if not o.agrees]
         if disagreements:
             lines += ["", "Disagreements:"]
         for o in disagreements:
             lines.append(f"  {(o.case.case_id if o.case else None) or o.path}: {'; '.join(o.mismatches)}")
             if o.expected and o.expected.known_disagreement:
-                lines.append(f"    known: {o.expected.known_disagreement}")
-            for r in o.determination.results if o.determination else ():
-                if r.status in FAILING or r.status is Status.ERROR:
-                    lines.append(f"    {r.status.value}: {r.criterion} ({r.reason})")
+                lines.append(f"    known: {' '.join(o.expected.known_disagreement.split())}")
+            for r_ in o.determination.results if o.determination else ():
+                if (r_.status in FAILING and r_.decides) or r_.status is Status.ERROR:
+                    lines.append(f"    {r_.status.value}: {r_.criterion} ({r_.reason})")
+        partial = [o for o in self.scored if o.reason_agreement in ("partial", "different")]
+        if partial:
+            lines += ["", "Outcome reached on other grounds than the reviewer's:"]
+            for o in partial:
+                assert o.expected is not None and o.expected.reviewer_criteria is not None
+                lines.append(f"  {(o.case.case_id if o.case else None) or o.path} ({o.reason_agreement}): deciding {', '.join(o.deciding) or 'none'};"
+                             f" reviewer {', '.join(o.expected.reviewer_criteria) or 'none encoded'}")
         return "\n".join(lines) + "\n"
 
 
-def _imr_view_of(outcome: CaseOutcome) -> str:
-    return imr_view(outcome.determination.decision) if outcome.determination else "no decision"
+def _check_reviewer_criteria(kb: KnowledgeBase, case: Case) -> None:
+    """A reviewer criterion must name a criterion the knowledge base has."""
+    expected = case.expected
+    if expected is None or expected.reviewer_criteria is None:
+        return
+    for index, cid in enumerate(expected.reviewer_criteria):
+        if cid not in kb.guidelines.criteria:
+            raise CaseError(
+                f"unknown criterion '{cid}'", path=case.path, where=f"expected.reviewer_criteria[{index}]",
+                fix=f"name a criterion id as `mtus criteria {case.request.treatment}` lists it, or describe the reason in expected.reviewer_reasons",
+            )
 
 
-def _rate(agree: int, total: int) -> str:
-    return f"{100 * agree / total:.1f}%" if total else "n/a"
+def parse_threshold(text: str) -> tuple[str, float]:
+    """``balanced=0.8`` or ``strict=0.9`` (a percentage such as ``80`` or ``80%`` is read as 0.8)."""
+    name, sep, value = text.partition("=")
+    if not sep or name not in METRICS:
+        raise ValueError(f"'{text}' names no metric: write {' or '.join(m + '=0.8' for m in METRICS)}")
+    number = float(value.rstrip("%"))
+    if value.endswith("%") or number > 1:
+        number /= 100
+    if not 0 <= number <= 1:
+        raise ValueError(f"'{text}': the threshold must lie between 0 and 1 (or 0% and 100%)")
+    return name, number
 
 
 def run_agreement(kb: KnowledgeBase, paths: Iterable[Path]) -> AgreementReport:
@@ -185,6 +459,7 @@ def run_agreement(kb: KnowledgeBase, paths: Iterable[Path]) -> AgreementReport:
         case: Case | None = None
         try:
             case = load_case(path)
+            _check_reviewer_criteria(kb, case)
             det = kb.evaluate(case)
         except KBError as exc:  # reported as a disagreement, never dropped
             report.outcomes.append(CaseOutcome(str(path), case, None, [f"could not be evaluated: {exc}"]))

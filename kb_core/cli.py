@@ -200,17 +200,44 @@ def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-under", "fail_under", metavar="METRIC=X",
+              help="Exit 1 when the figure over all scored files is below X: balanced=0.8 (balanced accuracy) or strict=0.9 (strict agreement).")
+@click.option("--allow-errors", is_flag=True, help="Do not exit 1 because a file cannot be read or evaluated (it still counts as a disagreement).")
 @click.pass_obj
 @_guarded
-def agree(obj: _Context, paths: tuple[Path, ...], fmt: str) -> None:
-    """Run every case file under PATHS and report agreement with their expected outcomes."""
-    from kb_core.agree import run_agreement
+def agree(obj: _Context, paths: tuple[Path, ...], fmt: str, fail_under: str | None, allow_errors: bool) -> None:
+    """Run every case file under PATHS and report strict agreement with their expected outcomes,
+    beside the deny-all and certify-all baselines, and the reviewer's reasons where recorded.
 
+    Exit 1 when a file cannot be evaluated (unless --allow-errors) or a --fail-under figure is missed."""
+    from kb_core.agree import parse_threshold, run_agreement
+
+    threshold = None
+    if fail_under is not None:
+        try:
+            threshold = parse_threshold(fail_under)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fail-under") from None
     report = run_agreement(obj.kb, paths)
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(report.text(), nl=False)
+    failed = False
+    if report.errors and not allow_errors:
+        click.echo(f"error: {len(report.errors)} file(s) could not be evaluated (see above; --allow-errors to accept)", err=True)
+        failed = True
+    if threshold is not None:
+        name, floor = threshold
+        value = report.metric(name)
+        label = "balanced accuracy" if name == "balanced" else "strict agreement"
+        if value is None or value < floor:
+            click.echo(f"error: {label} {'n/a' if value is None else f'{value:.4f}'} is below {floor:.4f} (--fail-under {fail_under})", err=True)
+            failed = True
+        else:
+            click.echo(f"{label} {value:.4f} >= {floor:.4f}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 def plugin_rows(kb: KnowledgeBase, conformance: bool) -> list[dict[str, Any]]:

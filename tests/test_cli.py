@@ -98,6 +98,6 @@ def test_agree_reports_figures() -> None:
 def test_agree_counts_an_unevaluable_file_as_a_disagreement(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text('dates: {request: "2015-01-01"}\nrequest: {treatment: nope}\n')
-    code, out, _ = run("agree", SEED, str(bad), "--format", "json")
+    code, out, _ = run("agree", SEED, str(bad), "--format", "json", "--allow-errors")
     summary = json.loads(out)["summary"]
     assert code == 0 and summary["cases"] == 2 and summary["agree"] == 1 and summary["could_not_be_evaluated"] == 1

@@ -84,9 +84,10 @@ class Request:
 
     @property
     def implied_quantity(self) -> int | None:
-        """The quantity stated, else frequency x duration when both are stated."""
+        """The quantity stated (a number of weeks resolved to visits, as a week is not a
+        treatment), else frequency x duration when both are stated."""
         if self.quantity is not None:
-            return self.quantity
+            return self.visits if self.unit == "weeks" else self.quantity
         if self.frequency_per_week and self.duration_weeks:
             return round(self.frequency_per_week * self.duration_weeks)
         return None

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from kb_core._case import PriorTreatment
 
 T = "acupuncture"
-COUNT_UNITS = (None, "visits", "sessions")  # units in which a quantity is a number of treatments
 
 
 def _courses(case: Case) -> tuple[PriorTreatment, ...]:
@@ -28,6 +27,11 @@ def _courses(case: Case) -> tuple[PriorTreatment, ...]:
 def _is_continuation(case: Case) -> bool:
     """Earlier acupuncture with a count above 0, or a request framed as a continuation."""
     return case.request.purpose == "continuation" or any((t.count or 0) > 0 for t in _courses(case))
+
+
+def _is_remainder(case: Case) -> bool:
+    """The uncertified rest of an initial request of which UR already certified a part."""
+    return not _is_continuation(case) and (case.request.ur_authorized_quantity or 0) > 0
 
 
 def _uncounted(case: Case) -> str:
@@ -42,16 +46,17 @@ def _given(case: Case) -> str:
     return f"{sum(counts)} earlier acupuncture treatments" if counts else "no earlier acupuncture treatments counted"
 
 
-def _treatments_requested(case: Case) -> tuple[float | None, str]:
-    """The number of treatments requested and how it was found (stated or implied)."""
+def _treatments_requested(case: Case) -> tuple[int | None, str]:
+    """The number of treatments requested (Request.visits) and how it was found."""
     request = case.request
-    if request.quantity is not None and request.unit in COUNT_UNITS:
-        return request.quantity, f"{request.quantity} requested"
-    per_week, weeks = request.frequency_per_week, request.duration_weeks
-    if per_week is not None and weeks is not None:
-        implied = per_week * weeks
-        return implied, f"no treatment count stated; {per_week:g} a week for {weeks:g} weeks implies {implied:g}"
-    return None, ""
+    visits = request.visits
+    if visits is None:
+        return None, ""
+    if request.quantity is not None and request.unit in (None, "visits", "sessions", "days"):
+        return visits, f"{visits} requested"
+    if request.quantity is not None:
+        return visits, f"{request.quantity} {request.unit} at {request.frequency_per_week or 0:g} a week = {visits} treatments"
+    return visits, f"no treatment count stated; {request.frequency_per_week:g} a week for {request.duration_weeks:g} weeks implies {visits}"
 
 
 @evaluator(f"{T}.shoulder_excluded")
@@ -68,13 +73,29 @@ def shoulder_excluded(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.use_indication")
 def use_indication(case: Case, p: Mapping[str, Any]) -> Finding:
+    # The indication opens an initial trial; an extension is judged on the functional
+    # improvement the earlier treatments produced, and a remainder was opened when UR
+    # certified its first part (§9792.24.1(c)(1), (d)).
+    if _is_continuation(case):
+        return Finding.not_applicable(f"continuation ({_given(case)}): judged on functional improvement, not on the indication for a first trial")
+    if _is_remainder(case):
+        return Finding.not_applicable(
+            f"remainder of an initial request: UR already certified {case.request.ur_authorized_quantity} treatments, so the trial is open; the rest is judged by its count"
+        )
     medication = case.findings.medication_reduced_or_not_tolerated
     adjunct = case.findings.adjunct_to_active_rehabilitation
     surgery = case.request.post_surgical
+    rehabilitation = [
+        c for c in case.concurrent_treatments
+        if c.treatment in p["rehabilitation_kinds"] and c.status in p["rehabilitation_statuses"]
+    ]
     if medication:
         return Finding.met("pain medication is being reduced or is not tolerated")
     if adjunct:
         return Finding.met("acupuncture is an adjunct to a physical rehabilitation program")
+    if rehabilitation:
+        named = ", ".join(f"{c.treatment.replace('_', ' ')} ({(c.status or '').replace('_', ' ')})" for c in rehabilitation)
+        return Finding.met(f"acupuncture accompanies physical rehabilitation for the same injury: {named}")
     if surgery is not None and surgery.surgery_certified is not False:
         what = surgery.surgery or "surgery"
         return Finding.met(f"acupuncture is an adjunct to surgical intervention ({what})")
@@ -94,12 +115,12 @@ def initial_trial_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_applicable(f"continuation ({_given(case)}): an extension is judged by functional improvement, not the initial trial")
     count, how = _treatments_requested(case)
     if count is None:
-        stated = f"the quantity is stated in {case.request.unit}" if case.request.quantity is not None else "no quantity is stated"
+        stated = f"the quantity is stated in {case.request.unit} without what converts it to treatments" if case.request.quantity is not None else "no quantity is stated"
         return Finding.not_documented(f"{stated}, and no weekly frequency with a duration gives the number of treatments")
     authorized = case.request.ur_authorized_quantity or 0
     limit = p["initial_trial_max_treatments"]
     total = count + authorized
-    counted = how + (f" + {authorized} already certified by UR = {total:g}" if authorized else "")
+    counted = how + (f" + {authorized} already certified by UR = {total}" if authorized else "")
     if total <= limit:
         return Finding.met(f"initial course: {counted}, within the {limit} treatments to produce functional improvement{_uncounted(case)}")
     return Finding.not_met(
@@ -112,9 +133,10 @@ def initial_trial_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
 def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
     request = case.request
     per_week, how = request.frequency_per_week, ""
-    if per_week is None and request.quantity and request.unit in COUNT_UNITS and request.duration_weeks:
-        per_week = request.quantity / request.duration_weeks
-        how = f" ({request.quantity} over {request.duration_weeks:g} weeks)"
+    visits = request.visits
+    if per_week is None and visits and request.duration_weeks:
+        per_week = visits / request.duration_weeks
+        how = f" ({visits} over {request.duration_weeks:g} weeks)"
     if per_week is None:
         return Finding.not_documented("the number of treatments a week is not stated and does not follow from a count over a duration")
     limit = p["max_frequency_per_week"]
@@ -126,14 +148,16 @@ def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.duration")
 def duration(case: Case, p: Mapping[str, Any]) -> Finding:
     request = case.request
-    weeks = request.weeks
+    weeks = request.span_weeks
     if weeks is None:
         return Finding.not_documented("the duration is not stated and does not follow from a count and a weekly frequency")
-    per_week = request.per_week
-    how = "" if request.duration_weeks is not None else f" ({request.quantity} {request.unit or 'treatments'} at {per_week:g} a week)"
+    per_week = request.frequency_per_week
+    how = "" if request.duration_weeks is not None or request.unit == "weeks" else f" ({request.visits} treatments at {per_week:g} a week)"
     limit = p["max_duration_weeks"]
     if weeks <= limit:
         return Finding.met(f"{weeks:g} weeks{how}, within the optimum duration of {limit:g} weeks")
+    if per_week is None and request.visits and weeks:
+        per_week = request.visits / weeks
     fits = math.floor(per_week * limit) if per_week else 0
     return Finding.not_met(f"{weeks:g} weeks{how}, longer than the optimum duration of {limit:g} weeks", approvable=fits or None)
 
@@ -151,11 +175,49 @@ def extension_functional_improvement(case: Case, p: Mapping[str, Any]) -> Findin
     # The most recent course: latest end (or start) date; undated courses count as the oldest, in listed order.
     index, latest = max(enumerate(courses), key=lambda item: (item[1].end or item[1].start or dt.date.min, item[0]))
     course = f"the earlier course ({latest.count} treatments)" if latest.count else "the earlier course (count not stated)"
-    if latest.functional_improvement is True:
-        return Finding.met(f"{course} produced {defined}")
-    if latest.functional_improvement is False:
+    if latest.functional_improvement is False or latest.improvement == "none":
         return Finding.not_met(f"{course} produced no {defined}")
+    if latest.functional_improvement is True or latest.improvement == "objective":
+        measured = f" (measured: {', '.join(m.replace('_', ' ') for m in latest.improvement_measures)})" if latest.improvement_measures else ""
+        return Finding.met(f"{course} produced {defined}{measured}")
+    if latest.improvement == "reported":
+        phase = case.findings.injury_phase
+        if phase in p["reported_benefit_accepted_phases"]:
+            return Finding.met(f"{course} helped by the worker's or provider's account; in an {phase} injury reported benefit is accepted for a continuation")
+        return Finding.not_documented(
+            f"{course} helped by the worker's or provider's account, but no objective measure shows {defined}"
+            f" (the injury is {phase or 'not stated as acute'}; a continuation of chronic-pain treatment needs objective improvement)"
+        )
     return Finding.not_documented(f"{course} is documented without {defined}")
+
+
+@evaluator(f"{T}.add_ons")
+def add_ons(case: Case, p: Mapping[str, Any]) -> Finding:
+    items = case.request.add_ons
+    if not items:
+        return Finding.not_applicable("nothing is bundled into the acupuncture request")
+    chronic = case.findings.chronic_pain is True or case.findings.injury_phase == "chronic"
+    passive_rule = case.dates.decisive >= dt.date.fromisoformat(p["passive_not_indicated_from"])
+    refused, unjudged, accepted = [], [], []
+    for item in items:
+        name = item.description if not item.kind else f"{item.description} ({item.kind.replace('_', ' ')})"
+        if item.kind in p["included_add_ons"]:
+            accepted.append(f"{name}: part of acupuncture as the guideline defines it")
+        elif item.kind in p["not_recommended_add_ons"]:
+            refused.append(f"{name}: not recommended as a treatment of its own")
+        elif item.kind in p["passive_add_ons"] and chronic and passive_rule:
+            refused.append(f"{name}: a passive modality, not indicated for chronic pain in most instances")
+        elif item.kind in p["passive_add_ons"] and not chronic and case.findings.injury_phase in ("acute", "subacute"):
+            accepted.append(f"{name}: a passive modality early in care, for short-term relief")
+        else:
+            unjudged.append(name)
+    if refused:
+        return Finding.not_met("bundled with the request: " + "; ".join(refused))
+    if unjudged:
+        return Finding.not_documented(
+            "bundled with the request and not judged here (no guideline status encoded, or the phase of the injury not stated): " + "; ".join(unjudged)
+        )
+    return Finding.met("bundled with the request: " + "; ".join(accepted))
 
 
 @hookimpl
@@ -165,4 +227,4 @@ def mtus_guideline_files() -> list[Any]:
 
 @hookimpl
 def mtus_evaluators() -> list[Evaluator]:
-    return [shoulder_excluded, use_indication, initial_trial_quantity, frequency, duration, extension_functional_improvement]
+    return [shoulder_excluded, use_indication, initial_trial_quantity, frequency, duration, extension_functional_improvement, add_ons]

@@ -124,35 +124,73 @@ def time_since_injury(case: Case, p: Mapping[str, Any]) -> Finding:
     return Finding.met(f"{elapsed}: within {p['max_years_since_injury']} years")
 
 
+def _weeks_run(case: Case, p: Mapping[str, Any]) -> float | None:
+    """Weeks a program under way has already run: from its start date, else its visits over
+    the requested weekly frequency. 0 when none is under way; None when it cannot be told."""
+    ongoing = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing"]
+    if not ongoing:
+        return 0.0
+    started = [t.start for t in ongoing if t.start]
+    if started:
+        return max((case.dates.decisive - min(started)).days / 7, 0.0)
+    counts = [t.count for t in ongoing]
+    per_week = case.request.frequency_per_week
+    if all(c is not None for c in counts) and per_week:
+        return sum(c for c in counts if c is not None) / per_week
+    return None
+
+
 @evaluator(f"{T}.program_length")
 def program_length(case: Case, p: Mapping[str, Any]) -> Finding:
     request = case.request
-    weeks = request.weeks
+    weeks = request.span_weeks
     limit = p["max_program_weeks"]
     if weeks is None:
         return Finding.not_documented("the requested frequency and duration are not documented")
     # A continuation counts the weeks the program has already run.
-    started = [t.start for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing" and t.start]
-    used = max((case.dates.decisive - min(started)).days / 7, 0) if started else 0.0
+    used = _weeks_run(case, p) or 0.0
     total = used + weeks
     so_far = f" after {used:g} weeks already in the program" if used else ""
-    if total <= limit:
-        return Finding.met(f"{weeks:g} weeks requested{so_far}: within {limit} consecutive weeks")
-    per_week = request.per_week
-    fits = math.floor(per_week * (limit - used)) if per_week and used < limit else None
-    return Finding.not_met(f"{weeks:g} weeks requested{so_far}: more than {limit} consecutive weeks", approvable=fits or None)
+    per_week = request.frequency_per_week
+    hours = _hours_requested(case)
+    max_hours = p["max_program_hours"]
+    if total > limit:
+        fits = math.floor(per_week * (limit - used)) if per_week and used < limit else None
+        return Finding.not_met(f"{weeks:g} weeks requested{so_far}: more than {limit} consecutive weeks", approvable=fits or None)
+    if hours is not None and hours > max_hours:
+        per_day = request.hours_per_day
+        fits = (max_hours if request.unit == "hours" else math.floor(max_hours / per_day)) if per_day else None
+        return Finding.not_met(f"{hours:g} program hours requested: more than the {max_hours} hours of a {limit}-week program", approvable=fits or None)
+    in_hours = f", {hours:g} hours" if hours is not None else ""
+    return Finding.met(f"{weeks:g} weeks{in_hours} requested{so_far}: within {limit} consecutive weeks and {max_hours} hours")
+
+
+def _hours_requested(case: Case) -> float | None:
+    """Program hours requested: a quantity in hours, else sessions x hours a day."""
+    request = case.request
+    if request.quantity is not None and request.unit == "hours":
+        return float(request.quantity)
+    visits = request.visits
+    if visits is not None and request.hours_per_day:
+        return visits * request.hours_per_day
+    return None
 
 
 @evaluator(f"{T}.progress_check")
 def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
     ongoing = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing"]
+    review = p["progress_review_weeks"]
     if case.request.purpose != "continuation" and not ongoing:
-        return Finding.not_applicable(f"initial request; the check applies when a program continues past {p['progress_review_weeks']} weeks")
+        return Finding.not_applicable(f"initial request; the check applies when a program continues past {review} weeks")
+    run = _weeks_run(case, p)
+    if run is not None and run < review:
+        return Finding.not_applicable(f"the program has run {run:g} weeks; compliance and gains are due for review at {review} weeks")
+    so_far = f"the program has run {run:g} weeks" if run is not None else "how long the program has run is not documented"
     return Finding.from_fact(
         case.findings.compliance_and_gains_documented,
-        met="compliance and significant functional gains documented in the program so far",
-        not_met="continuation requested, but compliance and significant gains are not shown",
-        not_documented="continuation requested without documented compliance and functional gains",
+        met=f"{so_far}: compliance and significant functional gains documented",
+        not_met=f"{so_far}, past the {review}-week review: compliance and significant gains are not shown",
+        not_documented=f"{so_far}, past the {review}-week review, without documented compliance and functional gains",
     )
 
 
@@ -168,15 +206,20 @@ def no_repeat(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.visit_quantity")
 def visit_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     request = case.request
+    if request.treatment not in p["visit_allowance_applies_to"]:
+        return Finding.not_applicable(
+            f"{request.treatment.replace('_', ' ')} is limited by program length and hours, not by the ODG work conditioning visit count"
+        )
     if request.unit == "hours":
         return Finding.not_applicable("requested in hours; the visit allowance does not apply (program length does)")
-    if request.quantity is None:
-        return Finding.not_documented("the number of visits requested is not documented")
+    visits = request.visits
+    if visits is None:
+        return Finding.not_documented("the number of visits requested is not documented and does not follow from the unit, frequency and duration")
     given = sum(t.count or 0 for t in case.prior(*p["same_or_similar_program"]) if t.status != "completed")
     already = given + (request.ur_authorized_quantity or 0)
     allowance = p["odg_max_visits"]
-    total = already + request.quantity
-    counted = f"{request.quantity} requested" + (f" + {already} already given or certified" if already else "")
+    total = already + visits
+    counted = f"{visits} requested" + (f" + {already} already given or certified" if already else "")
     if total <= allowance:
         return Finding.met(f"{counted}: within {allowance} visits over {p['odg_weeks']} weeks")
     return Finding.not_met(

@@ -69,23 +69,22 @@ def failed_criteria(det: Determination) -> set[str]:
 
 def expected_class(expected: Expected) -> str | None:
     """The outcome the case expects, as deny / certify / modify / no_criteria."""
-    if expected.imr_outcome is not None:
-        return CLASS_OF_IMR[expected.imr_outcome]
+    # An exact decision, when a case names one, is the expectation; an IMR outcome otherwise.
     if expected.decision is not None:
         return CLASS_OF_DECISION[expected.decision]
+    if expected.imr_outcome is not None:
+        return CLASS_OF_IMR[expected.imr_outcome]
     return None
 
 
 def _outcome_agrees(decision: str, approved: int | None, requested: int | None, expected: Expected, loose: bool = False) -> bool:
     """Whether an answer (decision, quantity) reaches the expected outcome."""
-    if expected.imr_outcome == "upheld":
-        ok = decision == "non_certified" or (loose and decision == "modified")
-    elif expected.imr_outcome == "overturned":
-        ok = decision == "certified"
-    else:
-        ok = True
     if expected.decision is not None:
-        ok = ok and decision == expected.decision
+        ok = decision == expected.decision
+    elif expected.imr_outcome == "upheld":
+        ok = decision == "non_certified" or (loose and decision == "modified")
+    else:
+        ok = decision == "certified"
     if expected.approved_quantity is not None:
         shown = approved if decision != "certified" or approved is not None else requested
         ok = ok and shown == expected.approved_quantity
@@ -101,7 +100,8 @@ def mismatches(det: Determination, expected: Expected) -> list[str]:
         out.append(f"approved quantity {det.approved_quantity}, expected {expected.approved_quantity}")
     if expected.failed_criteria is not None and failed_criteria(det) != set(expected.failed_criteria):
         out.append(f"failed criteria {sorted(failed_criteria(det))}, expected {sorted(expected.failed_criteria)}")
-    if expected.imr_outcome is not None and strict_imr_view(det.decision) != expected.imr_outcome:
+    # The IMR outcome is compared (strictly) where no exact decision is named: real decisions.
+    if expected.decision is None and expected.imr_outcome is not None and strict_imr_view(det.decision) != expected.imr_outcome:
         out.append(f"IMR {expected.imr_outcome}, engine's decision {det.decision.value} means {strict_imr_view(det.decision)}")
     return out
 
@@ -310,8 +310,13 @@ class AgreementReport:
         counts = Counter(o.reason_agreement for o in annotated)
         unrelied: Counter[str] = Counter(c for o in annotated for c in o.unrelied)
         real_unannotated = [o.case.case_id or o.path for o in self.scored if o.real and o.case and o in self.scored and o not in annotated]
+        per_treatment = {
+            t: {kind: sum(1 for o in annotated if o.treatment == t and o.reason_agreement == kind) for kind in REASON_KINDS}
+            for t in sorted({o.treatment for o in annotated})
+        }
         return {
             "annotated": len(annotated),
+            "per_treatment": per_treatment,
             **{kind: counts.get(kind, 0) for kind in REASON_KINDS},
             "same_rate": _fraction(counts.get("same", 0), len(annotated)),
             "deciding_without_reviewer": [{"criterion": c, "cases": k} for c, k in sorted(unrelied.items(), key=lambda ck: (-ck[1], ck[0]))],
@@ -397,6 +402,8 @@ class AgreementReport:
         lines += ["", f"Reasons (cases naming the reviewer's criteria: {r['annotated']}): "
                   + ", ".join(f"{k.replace('_', ' ')} {r[k]}" for k in REASON_KINDS)
                   + (f"; same {100 * r['same_rate']:.1f}%" if r["same_rate"] is not None else "")]
+        for t, counts in r["per_treatment"].items():
+            lines.append(f"  {t:<22} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
         if r["real_cases_without_reviewer_criteria"]:
             lines.append(f"  real decisions without reviewer criteria: {', '.join(r['real_cases_without_reviewer_criteria'])}")
         if r["deciding_without_reviewer"]:

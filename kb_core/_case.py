@@ -211,6 +211,8 @@ class Expected:
     # What the real reviewer relied on: criterion ids (None: not recorded) and free text.
     reviewer_criteria: tuple[str, ...] | None = None
     reviewer_reasons: str | None = None
+    # Pinned statuses of named criteria (e.g. not_met vs not_documented), as (id, status) pairs.
+    criterion_status: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +358,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
             known_disagreement=expected.get("known_disagreement"),
             reviewer_criteria=tuple(expected["reviewer_criteria"]) if "reviewer_criteria" in expected else None,
             reviewer_reasons=expected.get("reviewer_reasons"),
+            criterion_status=tuple(expected["criterion_status"].items()) if "criterion_status" in expected else None,
         ),
         path=str(path) if path is not None else None,
     )

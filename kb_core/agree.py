@@ -100,6 +100,11 @@ def mismatches(det: Determination, expected: Expected) -> list[str]:
         out.append(f"approved quantity {det.approved_quantity}, expected {expected.approved_quantity}")
     if expected.failed_criteria is not None and failed_criteria(det) != set(expected.failed_criteria):
         out.append(f"failed criteria {sorted(failed_criteria(det))}, expected {sorted(expected.failed_criteria)}")
+    if expected.criterion_status is not None:
+        statuses = {r.criterion: r.status.value for r in det.results}
+        for cid, status in expected.criterion_status:
+            if statuses.get(cid) != status:
+                out.append(f"{cid} {statuses.get(cid, 'not evaluated')}, expected {status}")
     # The IMR outcome is compared (strictly) where no exact decision is named: real decisions.
     if expected.decision is None and expected.imr_outcome is not None and strict_imr_view(det.decision) != expected.imr_outcome:
         out.append(f"IMR {expected.imr_outcome}, engine's decision {det.decision.value} means {strict_imr_view(det.decision)}")

@@ -172,3 +172,11 @@ def test_acupuncture_and_work_conditioning_decide_on_the_reviewers_grounds() -> 
         counts = s["reasons"]["per_treatment"][treatment]
         assert counts["different"] == 0, (treatment, counts)
     assert s["reasons"]["per_treatment"]["acupuncture"]["same"] >= 1
+
+
+def test_a_pinned_criterion_status_must_match(tmp_path: Path) -> None:
+    right = write_case(tmp_path, "right", "  decision: modified\n  criterion_status: {acupuncture.initial_trial_quantity: not_met}")
+    wrong = write_case(tmp_path, "wrong", "  decision: modified\n  criterion_status: {acupuncture.initial_trial_quantity: not_documented}")
+    cases = json.loads(run("agree", str(right), str(wrong), "--format", "json")[1])["cases"]
+    assert cases[0]["mismatches"] == []
+    assert cases[1]["mismatches"] == ["acupuncture.initial_trial_quantity not_met, expected not_documented"]

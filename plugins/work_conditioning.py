@@ -220,8 +220,13 @@ def visit_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     allowance = p["odg_max_visits"]
     total = already + visits
     counted = f"{visits} requested" + (f" + {already} already given or certified" if already else "")
+    weeks, odg_weeks = request.span_weeks, p["odg_weeks"]
+    if total <= allowance and (weeks is None or weeks <= odg_weeks):
+        return Finding.met(f"{counted}: within {allowance} visits over {odg_weeks} weeks")
     if total <= allowance:
-        return Finding.met(f"{counted}: within {allowance} visits over {p['odg_weeks']} weeks")
+        per_week = request.frequency_per_week
+        fits = min(math.floor(per_week * odg_weeks), allowance - already) if per_week else None
+        return Finding.not_met(f"{counted} over {weeks:g} weeks, longer than the {odg_weeks} weeks of the allowance", approvable=fits or None)
     return Finding.not_met(
         f"{counted} = {total}, above {allowance} visits over {p['odg_weeks']} weeks",
         approvable=max(allowance - already, 0),

@@ -144,7 +144,8 @@ class CaseOutcome:
 
     @property
     def requested(self) -> int | None:
-        return self.case.request.visits if self.case else None
+        """The quantity requested, as the engine reports it when certifying in full."""
+        return self.case.request.implied_quantity if self.case else None
 
     @property
     def agrees(self) -> bool:
@@ -208,7 +209,7 @@ class CaseOutcome:
             "real_decision": self.real,
             "decision": self.decision,
             "approved_quantity": det.approved_quantity if det else None,
-            "requested_visits": self.requested,
+            "requested_quantity": self.requested,
             "expected_decision": expected.decision,
             "expected_imr_outcome": expected.imr_outcome,
             "expected_approved_quantity": expected.approved_quantity,

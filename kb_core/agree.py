@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from functools import partial
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,7 +241,7 @@ def _fraction(agree: int, total: int) -> float | None:
     return round(agree / total, 6) if total else None
 
 
-def _balanced(outcomes: Sequence[CaseOutcome], agrees: Any) -> float | None:
+def _balanced(outcomes: Sequence[CaseOutcome], agrees: Callable[[CaseOutcome], bool]) -> float | None:
     """Mean over expected outcome classes of the share of that class reached."""
     by_class: dict[str, list[bool]] = {}
     for o in outcomes:
@@ -275,7 +276,7 @@ def figures(outcomes: Sequence[CaseOutcome]) -> dict[str, Any]:
         "strict_agreement": _fraction(strict, n),
         "loose_agree": loose,
         "loose_agreement": _fraction(loose, n),
-        "balanced_accuracy": _balanced(outcomes, lambda o: o.outcome_agrees()),
+        "balanced_accuracy": _balanced(outcomes, CaseOutcome.outcome_agrees),
         "per_outcome": per_outcome,
         "baselines": {},
     }
@@ -284,7 +285,7 @@ def figures(outcomes: Sequence[CaseOutcome]) -> dict[str, Any]:
         out["baselines"][name] = {
             "strict_agree": hits,
             "strict_agreement": _fraction(hits, n),
-            "balanced_accuracy": _balanced(outcomes, lambda o, name=name: o.baseline_agrees(name)),
+            "balanced_accuracy": _balanced(outcomes, partial(CaseOutcome.baseline_agrees, baseline=name)),
         }
     return out
 
@@ -315,7 +316,7 @@ class AgreementReport:
         annotated = [o for o in self.scored if o.expected and o.expected.reviewer_criteria is not None]
         counts = Counter(o.reason_agreement for o in annotated)
         unrelied: Counter[str] = Counter(c for o in annotated for c in o.unrelied)
-        real_unannotated = [o.case.case_id or o.path for o in self.scored if o.real and o.case and o in self.scored and o not in annotated]
+        real_unannotated = [o.case.case_id or o.path for o in self.scored if o.real and o.case and o not in annotated]
         per_treatment = {
             t: {kind: sum(1 for o in annotated if o.treatment == t and o.reason_agreement == kind) for kind in REASON_KINDS}
             for t in sorted({o.treatment for o in annotated})

@@ -286,6 +286,11 @@ def figures(outcomes: Sequence[CaseOutcome]) -> dict[str, Any]:
             "strict_agree": hits,
             "strict_agreement": _fraction(hits, n),
             "balanced_accuracy": _balanced(outcomes, partial(CaseOutcome.baseline_agrees, baseline=name)),
+            "per_outcome": {
+                cls: {"cases": v["cases"],
+                      "agree": sum(1 for o in outcomes if o.expected and expected_class(o.expected) == cls and o.baseline_agrees(name))}
+                for cls, v in per_outcome.items()
+            },
         }
     return out
 

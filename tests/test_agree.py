@@ -70,7 +70,10 @@ def test_baselines_and_balanced_accuracy_on_the_same_files(tmp_path: Path) -> No
     # The engine reaches the modification but not the denial: one class of two each.
     assert figures["strict_agree"] == 1 and figures["balanced_accuracy"] == 0.5
     assert figures["per_outcome"] == {"deny": {"cases": 1, "agree": 0}, "modify": {"cases": 1, "agree": 1}}
-    assert figures["baselines"]["deny_all"] == {"strict_agree": 1, "strict_agreement": 0.5, "balanced_accuracy": 0.5}
+    assert figures["baselines"]["deny_all"] == {
+        "strict_agree": 1, "strict_agreement": 0.5, "balanced_accuracy": 0.5,
+        "per_outcome": {"deny": {"cases": 1, "agree": 1}, "modify": {"cases": 1, "agree": 0}},
+    }
     assert figures["baselines"]["certify_all"]["strict_agree"] == 0
     assert set(s["per_treatment"]) == {"acupuncture"}
 

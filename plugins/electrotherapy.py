@@ -34,9 +34,10 @@ def _home_trial(case: Case, p: Mapping[str, Any]) -> Finding | None:
     return None
 
 
-def _item(case: Case) -> str | None:
+def _accessory(case: Case) -> bool:
+    """Supplies or a garment: judged only by whether they follow an authorized unit."""
     device = case.request.device
-    return device.item if device else None
+    return device is not None and device.item in ("supplies", "garment")
 
 
 @evaluator(f"{T}.surgery_supported")
@@ -67,8 +68,8 @@ def home_based_trial(case: Case, p: Mapping[str, Any]) -> Finding:
     if kind == CLINIC_KIND or (device is not None and device.delivery == "clinic"):
         return Finding.not_met("stimulation at clinic visits is not the home-based trial the guideline supports; it is a passive treatment, not a primary one")
     skip = _home_trial(case, p)
-    if skip is not None:
-        return skip
+    if skip is not None or _accessory(case):
+        return skip or Finding.not_applicable("supplies follow the unit")
     if device is not None and device.delivery == "home":
         return Finding.met("a unit for use at home")
     return Finding.not_documented("where the stimulation is given is not stated")
@@ -78,7 +79,7 @@ def home_based_trial(case: Case, p: Mapping[str, Any]) -> Finding:
 def listed_condition(case: Case, p: Mapping[str, Any]) -> Finding:
     kind = case.request.treatment
     terms = p["indication_terms"].get(kind)
-    if terms is None or _post_operative(case) or _item(case) == "supplies":
+    if terms is None or _post_operative(case) or _accessory(case):
         return Finding.not_applicable("no list of conditions applies to this request")
     if not case.diagnoses:
         return Finding.not_documented("no diagnosis is documented")
@@ -95,7 +96,7 @@ def _months_between(start: dt.date, end: dt.date) -> int:
 
 @evaluator(f"{T}.chronic_pain_duration")
 def chronic_pain_duration(case: Case, p: Mapping[str, Any]) -> Finding:
-    if case.request.treatment != "tens" or _post_operative(case) or _item(case) == "supplies":
+    if case.request.treatment != "tens" or _post_operative(case) or _accessory(case):
         return Finding.not_applicable("applies to a TENS trial for chronic pain")
     need = p["min_pain_months"]
     stated = case.findings.chronic_pain
@@ -117,7 +118,7 @@ def chronic_pain_duration(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.adjunct_to_functional_restoration")
 def adjunct_to_functional_restoration(case: Case, p: Mapping[str, Any]) -> Finding:
     skip = _home_trial(case, p)
-    if skip is not None or _item(case) == "supplies":
+    if skip is not None or _accessory(case):
         return skip or Finding.not_applicable("supplies follow the unit")
     return Finding.from_fact(
         case.findings.adjunct_to_active_rehabilitation,
@@ -130,7 +131,7 @@ def adjunct_to_functional_restoration(case: Case, p: Mapping[str, Any]) -> Findi
 @evaluator(f"{T}.other_modalities_failed")
 def other_modalities_failed(case: Case, p: Mapping[str, Any]) -> Finding:
     skip = _home_trial(case, p)
-    if skip is not None or _item(case) == "supplies":
+    if skip is not None or _accessory(case):
         return skip or Finding.not_applicable("supplies follow the unit")
     failed = case.findings.other_modalities_failed
     if failed is None and case.request.treatment == "interferential_current" and case.findings.medication_reduced_or_not_tolerated:
@@ -145,7 +146,7 @@ def other_modalities_failed(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.h_wave_after_tens")
 def h_wave_after_tens(case: Case, p: Mapping[str, Any]) -> Finding:
-    if case.request.treatment != "h_wave" or _item(case) == "supplies":
+    if case.request.treatment != "h_wave" or _accessory(case):
         return Finding.not_applicable("applies to H-wave requests")
     trials = case.prior("tens")
     earlier = case.findings.device_trial
@@ -161,7 +162,7 @@ def h_wave_after_tens(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.treatment_plan_goals")
 def treatment_plan_goals(case: Case, p: Mapping[str, Any]) -> Finding:
     skip = _home_trial(case, p)
-    if skip is not None or _item(case) == "supplies":
+    if skip is not None or _accessory(case):
         return skip or Finding.not_applicable("supplies follow the unit")
     return Finding.from_fact(
         case.findings.treatment_plan_goals,
@@ -173,7 +174,7 @@ def treatment_plan_goals(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.trial_before_purchase")
 def trial_before_purchase(case: Case, p: Mapping[str, Any]) -> Finding:
-    if case.request.treatment not in p["home_trial_kinds"] or _item(case) == "supplies":
+    if case.request.treatment not in p["home_trial_kinds"] or _accessory(case):
         return Finding.not_applicable("no device is acquired by this request")
     device = case.request.device
     acquisition = device.acquisition if device else None
@@ -213,7 +214,7 @@ def rental_length(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.lead_count")
 def lead_count(case: Case, p: Mapping[str, Any]) -> Finding:
     device = case.request.device
-    if case.request.treatment != "tens" or _item(case) in ("supplies", "garment"):
+    if case.request.treatment != "tens" or _accessory(case):
         return Finding.not_applicable("applies to a TENS unit")
     standard = p["standard_leads"]
     if device is None or device.leads is None:

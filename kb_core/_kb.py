@@ -195,6 +195,11 @@ class KnowledgeBase:
                 return version
         return None
 
+    def licensed(self, version_id: str) -> bool:
+        """Whether the version is a licensed text this package does not encode (ACOEM from
+        2017-12-01): requests it governs get ``criteria_unavailable``, not ``no_criteria``."""
+        return self.guidelines.versions[version_id].source in self._era.licensed
+
     def relation(self, treatment: str, name: str) -> tuple[str, ...]:
         """Treatment kinds related to ``treatment``: ``requires_prior_trial_of`` or
         ``same_or_similar_program`` (itself plus every program group it belongs to)."""
@@ -275,7 +280,7 @@ class KnowledgeBase:
         if version is None:
             return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
         plan = self._plan(treatment, version)
-        licensed = version.source in self._era.licensed
+        licensed = self.licensed(version.id)
         if not plan and licensed:
             return self._unavailable(case, treatment, version, on, chosen_by, ())
         if not plan:

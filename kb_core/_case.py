@@ -68,6 +68,49 @@ class AddOn:
 
 
 @dataclass(frozen=True, slots=True)
+class Device:
+    """What an electrotherapy request asks for (see ``request.device`` in the case schema)."""
+
+    item: str | None = None  # unit | supplies | garment
+    acquisition: str | None = None  # rental | purchase
+    rental_days: int | None = None
+    leads: int | None = None
+    four_lead_justified: bool | None = None
+    delivery: str | None = None  # home | clinic
+    unit_authorized: bool | None = None
+    large_area_justified: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTrial:
+    """A home stimulator trial already done, with its outcome."""
+
+    device: str | None = None
+    days: int | None = None
+    use_documented: bool | None = None
+    pain_relief: bool | None = None
+    functional_improvement: bool | None = None
+    medication_reduced: bool | None = None
+    ongoing_treatment_documented: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """Admission evaluation and progress of a functional restoration program."""
+
+    baseline_functional_testing: bool | None = None
+    previous_methods_failed: bool | None = None
+    no_other_options: bool | None = None
+    significant_loss_of_function: bool | None = None
+    motivation_to_change: bool | None = None
+    negative_predictors_addressed: bool | None = None
+    subjective_gains: bool | None = None
+    objective_gains: bool | None = None
+    extension_rationale: bool | None = None
+    residential: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     treatment: str
     body_regions: tuple[str, ...] = ()
@@ -81,6 +124,7 @@ class Request:
     post_surgical: PostSurgical | None = None
     duplicates_authorized: bool | None = None
     add_ons: tuple[AddOn, ...] = ()
+    device: Device | None = None
 
     @property
     def implied_quantity(self) -> int | None:
@@ -199,6 +243,11 @@ class Findings:
     injury_phase: str | None = None  # acute | subacute | chronic, as the record states it
     reported_functional_limitations: bool | None = None
     concurrent_rationale_documented: bool | None = None
+    other_modalities_failed: bool | None = None
+    treatment_plan_goals: bool | None = None
+    device_trial: DeviceTrial | None = None
+    program: Program | None = None
+    reduced_weight_bearing_indicated: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +356,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         ),
         duplicates_authorized=req.get("duplicates_authorized"),
         add_ons=tuple(AddOn(**item) for item in req.get("add_ons") or ()),
+        device=None if req.get("device") is None else Device(**req["device"]),
     )
     priors = []
     for index, item in enumerate(data.get("prior_treatments") or ()):
@@ -345,7 +395,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
             )
             for item in data.get("concurrent_treatments") or ()
         ),
-        findings=Findings(**(data.get("findings") or {})),
+        findings=_findings(data.get("findings") or {}),
         extra=MappingProxyType(dict(data.get("extra") or {})),
         notes=tuple(data.get("notes") or ()),
         expected=None
@@ -362,6 +412,15 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         ),
         path=str(path) if path is not None else None,
     )
+
+
+def _findings(data: Mapping[str, Any]) -> Findings:
+    """Findings with their grouped sub-objects (device trial, program) as frozen values."""
+    nested = {
+        "device_trial": None if data.get("device_trial") is None else DeviceTrial(**data["device_trial"]),
+        "program": None if data.get("program") is None else Program(**data["program"]),
+    }
+    return Findings(**{**data, **nested})
 
 
 def load_case(path: str | Path) -> Case:

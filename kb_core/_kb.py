@@ -79,6 +79,7 @@ def _alarm_available() -> bool:
 _ERROR = Status.ERROR
 _NOT_DOCUMENTED = Status.NOT_DOCUMENTED
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
+_NOT_MET, _NOT_APPLICABLE = Status.NOT_MET, Status.NOT_APPLICABLE
 _VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
 
 
@@ -137,6 +138,7 @@ class KnowledgeBase:
         # the criteria after it get a fresh allowance.
         self.time_limit: float | None = 2.0
         self._by_kind = _treatments_by_kind(guidelines)
+        self._era = _Era.read(guidelines)
         self.digest = self._digest()
 
     # ------------------------------------------------------------ identity
@@ -193,6 +195,11 @@ class KnowledgeBase:
                 return version
         return None
 
+    def licensed(self, version_id: str) -> bool:
+        """Whether the version is a licensed text this package does not encode (ACOEM from
+        2017-12-01): requests it governs get ``criteria_unavailable``, not ``no_criteria``."""
+        return self.guidelines.versions[version_id].source in self._era.licensed
+
     def relation(self, treatment: str, name: str) -> tuple[str, ...]:
         """Treatment kinds related to ``treatment``: ``requires_prior_trial_of`` or
         ``same_or_similar_program`` (itself plus every program group it belongs to)."""
@@ -228,11 +235,19 @@ class KnowledgeBase:
                 for pid in criterion.parameters
             }
             yield _Step(
-                criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
+                criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, self._cited_version(criterion.citation.source, version)),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
                 frozenset(criterion.body_regions), criterion.when_undocumented,
             )
+
+    def _cited_version(self, source: str, governing: SourceVersion) -> SourceVersion:
+        """The version of a cited source to name: the governing version itself, else the
+        cited source's version in force when the governing one starts (e.g. the amended
+        postsurgical guideline cited under the 2017 version)."""
+        if governing.source == source or governing.effective_from is None:
+            return governing
+        return self._era.source_version(self.guidelines, source, governing.effective_from) or governing
 
     # ------------------------------------------------------------ evaluation
 
@@ -252,8 +267,9 @@ class KnowledgeBase:
         elif not isinstance(case, Case):
             case = parse_case(case)
         self.check_case(case)
-        on = case.dates.decisive
-        chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
+        on, chosen_by = self._era.version_date(case)
+        if case.request.treatment in self._era.not_addressed:
+            return self._not_addressed(case, chosen_by)
         treatment = self.treatment_for(case.request.treatment, on)
         if treatment is None:
             return self._no_criteria(
@@ -264,6 +280,9 @@ class KnowledgeBase:
         if version is None:
             return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
         plan = self._plan(treatment, version)
+        licensed = self.licensed(version.id)
+        if not plan and licensed:
+            return self._unavailable(case, treatment, version, on, chosen_by, ())
         if not plan:
             return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
         guarded = self.time_limit is not None and _alarm_available()
@@ -276,6 +295,8 @@ class KnowledgeBase:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         decided = self._combine(treatment, results, case, strict)
         decision, approved, summary = decided
+        if licensed and not _decided_by_encoded_text(decision, results):
+            return self._unavailable(case, treatment, version, on, chosen_by, results)
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=approved, results=results,
@@ -378,6 +399,110 @@ class KnowledgeBase:
             requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
             receipt=self._receipt(version, chosen_by),
         )
+
+    def _unavailable(
+        self, case: Case, treatment: str, version: SourceVersion, on: dt.date, chosen_by: str,
+        results: tuple[CriterionResult, ...],
+    ) -> Determination:
+        """The governing text is licensed and not encoded: name every document in force."""
+        gs = self.guidelines
+        documents = [f"{version.label} ({gs.sources[version.source].reference})"]
+        regions = case.request.body_regions
+        for region in regions:
+            topic = self._era.topic_by_region.get(region)
+            topical = self._era.source_version(gs, topic, on) if topic else None
+            if topical is not None:
+                entry = f"{topical.label} ({gs.sources[topic].reference}), in force from {topical.effective_from}"  # type: ignore[index]
+                if entry not in documents:
+                    documents.append(entry)
+        if not regions:
+            documents.append("the ACOEM clinical-topic guideline for the body region treated (the request names none)")
+        kind = gs.treatment_kinds[case.request.treatment]
+        summary = (
+            f"Criteria unavailable: on {on} the MTUS governs {kind.lower()} requests by licensed ACOEM guidelines whose text "
+            f"this package does not encode: {'; '.join(documents)}. A reviewer must apply those documents "
+            "(free to California providers through the Reed Group MTUS portal); the 2009 and 2016 MTUS criteria are "
+            "never applied in their place."
+        )
+        still = [r for r in results if r.decides and r.status in _FAILING]
+        for r in still:
+            limit = f"; at most {r.approvable} could be certified" if r.approvable else ""
+            summary += f" Still applies on this date: {r.criterion} ({r.status.value.replace('_', ' ')}: {r.reason}{limit})."
+        return Determination(
+            case_id=case.case_id, treatment=treatment, decision=Decision.CRITERIA_UNAVAILABLE, summary=summary,
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=results,
+            receipt=self._receipt(version, chosen_by), decisive=tuple(r.criterion for r in still),
+        )
+
+    def _not_addressed(self, case: Case, chosen_by: str) -> Determination:
+        """The MTUS does not address the treatment: say so and cite the search sequence."""
+        gs = self.guidelines
+        sequence = gs.parameters["shared.not_addressed_by_mtus"]
+        from kb_core.graph import citation_text
+
+        summary = (
+            f"Not addressed by the MTUS: no MTUS guideline addresses {gs.treatment_kinds[case.request.treatment].lower()}, "
+            f"so no MTUS criterion decides it. The reviewer follows the Medical Evidence Search Sequence "
+            f"({citation_text(gs, sequence.citation)}): ACOEM or ODG, then other nationally recognized guidelines, then "
+            "peer-reviewed studies."
+        )
+        return Determination(
+            case_id=case.case_id, treatment=case.request.treatment, decision=Decision.NOT_ADDRESSED, summary=summary,
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
+            receipt=self._receipt(None, chosen_by),
+        )
+
+
+def _decided_by_encoded_text(decision: Decision, results: tuple[CriterionResult, ...]) -> bool:
+    """Under a licensed (unencoded) version, whether the encoded criteria that carry over
+    decide the request anyway: a retained MTUS text judged its quantity (e.g. the
+    postsurgical course), a criterion is definitely not met (a denied surgery, a statutory
+    cap used up), or a plugin failed."""
+    if decision is Decision.ERROR:
+        return True
+    if any(r.tier == "mtus" and r.role == "quantity" and r.status is not _NOT_APPLICABLE for r in results):
+        return True
+    return decision is Decision.NON_CERTIFIED and any(r.decides and r.status is _NOT_MET and r.approvable is None for r in results)
+
+
+@dataclass(frozen=True, slots=True)
+class _Era:
+    """The MTUS from 2017-12-01, as the shared data in common.yaml declares it (read once)."""
+
+    service_from: dt.date | None
+    licensed: frozenset[str]
+    topic_by_region: Mapping[str, str]
+    not_addressed: frozenset[str]
+
+    @classmethod
+    def read(cls, gs: GuidelineSet) -> _Era:
+        def value(name: str, default: Any) -> Any:
+            parameter = gs.parameters.get(f"shared.{name}")
+            return default if parameter is None else parameter.value
+
+        start = value("version_by_service_date_from", None)
+        return cls(
+            dt.date.fromisoformat(start) if start else None,
+            frozenset(value("licensed_guideline_sources", ())),
+            dict(value("acoem_clinical_topic_by_region", {})),
+            frozenset(value("not_addressed_by_mtus", ())),
+        )
+
+    def version_date(self, case: Case) -> tuple[dt.date, str]:
+        """The date that chooses the version, and how: the date of service from the 2017
+        order on, else the request date, else the UR decision date."""
+        service = case.dates.service
+        if service is not None and self.service_from is not None and service >= self.service_from:
+            return service, f"date of service {service} (services from {self.service_from} are judged by the text in force on their date of service)"
+        on = case.dates.decisive
+        return on, f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
+
+    @staticmethod
+    def source_version(gs: GuidelineSet, source: str, on: dt.date) -> SourceVersion | None:
+        for vid in gs.sources[source].versions:
+            if gs.versions[vid].in_force(on):
+                return gs.versions[vid]
+        return None
 
 
 TIER_RANK = {"mtus": 0, "statute": 0, "regulation": 0, "acoem": 1, "odg": 2, "reference": 3}

@@ -190,6 +190,12 @@ class Decision(str, enum.Enum):
     MODIFIED = "modified"
     NON_CERTIFIED = "non_certified"
     NO_CRITERIA = "no_criteria"  # no criteria encoded for the guideline version the date selects
+    # The governing text for the date is a licensed guideline (ACOEM, from 2017-12-01) whose
+    # content is not encoded: the determination names the documents and versions in force.
+    CRITERIA_UNAVAILABLE = "criteria_unavailable"
+    # The MTUS does not address the treatment at all: the reviewer follows the Medical
+    # Evidence Search Sequence (8 CCR §9792.21.1) outside the MTUS.
+    NOT_ADDRESSED = "not_addressed"
     ERROR = "error"  # a plugin failed; see the criterion results marked error
 
 

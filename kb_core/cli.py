@@ -120,7 +120,8 @@ def criteria(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) ->
         return
     head = f"{gs.treatments[treatment].title}: " + (f"criteria in force on {day} ({version.label})" if version else "all encoded criteria")
     if day and not rows:
-        head += f"\n  none encoded for {version.label if version else day}: requests on this date get no_criteria"
+        outcome = "criteria_unavailable" if version and kb.licensed(version.id) else "no_criteria"
+        head += f"\n  none encoded for {version.label if version else day}: requests on this date get {outcome}"
     click.echo(head)
     for row in rows:
         click.echo(f"\n  {row['id']}  [{row['role']}, {row['tier'].upper()}, {row['verification']}]\n    {row['title']}\n    {row['citation']}")
@@ -301,7 +302,8 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
             click.echo(f"  {t['id']} [{t['tier'].upper()}] judges {', '.join(t['requested_as'])}: {t['criteria']} criteria")
             for v in t["versions"]:
                 span = f"{v['from'] or '...'} to {v['until'] or 'today'}"
-                click.echo(f"    {v['id']:<14} {span:<26} {'encoded' if v['encoded'] else 'not encoded: no_criteria'}")
+                unencoded = "not encoded: criteria_unavailable" if obj.kb.licensed(v["id"]) else "not encoded: no_criteria"
+                click.echo(f"    {v['id']:<14} {span:<26} {'encoded' if v['encoded'] else unencoded}")
         if "conformance" in row:
             click.echo(f"  conformance: {row['conformance']['summary']}")
             for problem in row["conformance"]["problems"]:

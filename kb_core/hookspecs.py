@@ -4,7 +4,7 @@ A plugin is a module (or object) with functions decorated ``@kb_core.hookimpl`` 
 after the specs below. Publish it under the ``mtus`` entry-point group::
 
     [project.entry-points.mtus]
-    massage = "mtus_kb_massage"
+    biofeedback = "mtus_kb_biofeedback"
 
 The first-party treatments (``kb_plugins.*``) are loaded exactly this way. Hooks take
 keyword arguments only, so new arguments can be added later without breaking plugins.

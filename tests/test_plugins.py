@@ -16,7 +16,7 @@ GUIDELINE = """\
 treatments:
   massage_demo:
     title: Massage (demo)
-    requested_as: [massage]
+    requested_as: [home_exercise]
     governed_by: [cpmtg-2009, cpmtg-2016]
     parameters:
       max_visits:
@@ -36,7 +36,7 @@ treatments:
         documentation_needed: The number of visits.
         verification: {status: K}
 """
-CASE = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "massage", "quantity": 8}}
+CASE = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "home_exercise", "quantity": 8}}
 
 
 @evaluator("massage_demo.visits")
@@ -148,7 +148,7 @@ def test_hook_sample_cases_feed_the_conformance_kit(tmp_path: Path) -> None:
     from kb_core.testing import check_plugin
 
     case = tmp_path / "eight-visits.yaml"
-    case.write_text("dates: {request: '2015-03-02'}\nrequest: {treatment: massage, quantity: 8}\nexpected: {decision: modified, approved_quantity: 6}\n")
+    case.write_text("dates: {request: '2015-03-02'}\nrequest: {treatment: home_exercise, quantity: 8}\nexpected: {decision: modified, approved_quantity: 6}\n")
 
     @hookimpl
     def mtus_sample_cases() -> list[Path]:
@@ -232,7 +232,7 @@ def test_precedence_goes_by_evidence_tier_not_registration_order(tmp_path: Path)
 
 def test_same_tier_overlap_is_a_reported_conflict(tmp_path: Path) -> None:
     twin = GUIDELINE.replace("massage_demo", "massage_twin")
-    with pytest.raises(kb_core.PluginError, match="both judge 'massage' requests at tier mtus"):
+    with pytest.raises(kb_core.PluginError, match="both judge 'home_exercise' requests at tier mtus"):
         load_first_party(strict=True, plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
     kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits])), ("massage_twin", _second_plugin(tmp_path, twin, "massage_twin"))])
     assert list(kb.skipped_plugins) == ["massage_twin"] and kb.evaluate(CASE).treatment == "massage_demo"

@@ -1,0 +1,80 @@
+"""Aquatic therapy evaluators.
+
+The visit allowance and weekly frequency are the physical medicine ones: the criteria list
+the ``physical_medicine.*`` parameters in ``guidelines/aquatic_therapy.yaml`` and the
+allowance is chosen by the physical medicine plugin's own rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.resources import files
+from typing import Any
+
+from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_plugins._caps import visits_so_far
+from kb_plugins.physical_medicine import _allowance
+
+T = "aquatic_therapy"
+COUNTED = ("aquatic_therapy", "physical_therapy")  # aquatic therapy replaces land-based therapy
+
+
+@evaluator(f"{T}.reduced_weight_bearing")
+def reduced_weight_bearing(case: Case, p: Mapping[str, Any]) -> Finding:
+    return Finding.from_fact(
+        case.findings.reduced_weight_bearing_indicated,
+        met="reduced weight bearing is desirable, so exercise in water is preferred",
+        not_met="nothing calls for reduced weight bearing: land-based therapy is the alternative",
+        not_documented="no reason for reduced weight bearing is documented",
+    )
+
+
+@evaluator(f"{T}.continuation_functional_improvement")
+def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
+    prior = [t for t in case.prior(*COUNTED) if t.count != 0 and not t.post_surgical]
+    if not prior:
+        if case.request.purpose == "continuation":
+            return Finding.not_documented("a continuation, but the therapy already given is not documented", prior_treatments=prior)
+        return Finding.not_applicable("first course of therapy", prior_treatments=prior)
+    if any(t.functional_improvement for t in prior):
+        return Finding.met("objective functional improvement from the visits given is documented", prior_treatments=prior)
+    if all(t.functional_improvement is False for t in prior):
+        return Finding.not_met("the visits given produced no objective functional improvement", prior_treatments=prior)
+    return Finding.not_documented("no objective functional improvement from the visits given is documented", prior_treatments=prior)
+
+
+@evaluator(f"{T}.visit_allowance")
+def visit_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
+    requested = case.request.visits
+    if requested is None:
+        return Finding.not_documented("the number of visits requested is not stated")
+    given, complete = visits_so_far(case, *COUNTED)
+    if not complete:
+        return Finding.not_documented(f"prior therapy is documented without its number of visits ({given} counted)")
+    allowance, row = _allowance(case, p)
+    authorized = case.request.ur_authorized_quantity or 0
+    total = given + authorized + requested
+    counted = f"{given} given + {authorized} certified + {requested} requested = {total}"
+    if total <= allowance:
+        return Finding.met(f"{counted}, within {row}")
+    return Finding.not_met(f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
+
+
+@evaluator(f"{T}.frequency")
+def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
+    per_week, limit = case.request.frequency_per_week, p["max_visits_per_week"]
+    if per_week is None:
+        return Finding.not_applicable("frequency not stated; the visit count is judged instead")
+    if per_week <= limit:
+        return Finding.met(f"{per_week:g} a week, within {limit}")
+    return Finding.not_met(f"{per_week:g} visits a week, more than {limit}")
+
+
+@hookimpl
+def mtus_guideline_files() -> list[Any]:
+    return [files("kb_guidelines") / "aquatic_therapy.yaml"]
+
+
+@hookimpl
+def mtus_evaluators() -> list[Evaluator]:
+    return [reduced_weight_bearing, continuation_functional_improvement, visit_allowance, frequency]

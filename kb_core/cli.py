@@ -289,11 +289,15 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
 @click.pass_obj
 @_guarded
 def new_plugin_command(obj: _Context, name: str, directory: Path, title: str | None, tier: str) -> None:
-    """Scaffold a plugin distribution that installs and passes the conformance kit as generated."""
+    """Scaffold a plugin distribution: a draft, inert until you fill it in and enable its entry point."""
     from kb_core.scaffold import new_plugin
 
     kinds = frozenset(obj.kb.guidelines.treatment_kinds)
+    target = new_plugin(name, directory, title=title, tier=tier, existing_kinds=kinds, core_version=obj.kb.version)
     if name in obj.kb.treatments or obj.kb.treatment_for(name):
         click.echo(f"note: '{name}' is already judged by an installed plugin; precedence between the two goes by evidence tier and dates", err=True)
-    target = new_plugin(name, directory, title=title, tier=tier, existing_kinds=kinds, core_version=obj.kb.version)
-    click.echo(f"wrote {target}\nnext: pip install -e '{target}[test]' && python -m pytest -q {target}/tests")
+    click.echo(
+        f"wrote {target} (a draft: its entry point stays commented out until you fill it in)\n"
+        f"next: follow {target / 'README.md'}: fill in the YAML, evaluator and cases, enable the entry point, "
+        f"then pip install -e '{target}[test]' && python -m pytest -q {target}/tests"
+    )

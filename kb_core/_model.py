@@ -178,6 +178,9 @@ class Status(str, enum.Enum):
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
 
+    def __str__(self) -> str:  # the JSON value, as for Decision
+        return self.value
+
 
 # Bound once: enum member lookups are slow on the hot path.
 _MET, _NOT_MET, _NOT_DOCUMENTED, _NOT_APPLICABLE = Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE
@@ -191,6 +194,9 @@ class Decision(str, enum.Enum):
     NON_CERTIFIED = "non_certified"
     NO_CRITERIA = "no_criteria"  # no criteria encoded for the guideline version the date selects
     ERROR = "error"  # a plugin failed; see the criterion results marked error
+
+    def __str__(self) -> str:  # print(det.decision) shows "non_certified", the JSON value
+        return self.value
 
 
 class Finding(NamedTuple):

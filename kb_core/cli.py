@@ -254,9 +254,11 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
             conformance = False
     rows = plugin_rows(obj.kb, conformance)
     skipped = obj.kb.skipped_plugins
+    identity = {"version": obj.kb.guidelines.kb_version, "digest": obj.kb.digest}
     if fmt == "json":
-        click.echo(json.dumps({"plugins": rows, "left_out": skipped}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"plugins": rows, "left_out": skipped, "knowledge_base": identity}, indent=2, ensure_ascii=False))
         return
+    click.echo(f"knowledge base {identity['version'] or '(unversioned)'}, sha256 {identity['digest']}")
     for name, why in skipped.items():
         click.echo(f"{name}  LEFT OUT: {why}")
     for row in rows:
@@ -382,8 +384,8 @@ def criteria_text(kb: KnowledgeBase, treatment: str, day: dt.date | None, versio
             out += _wrapped(f"Verification {row['verification']}: {row['verification_note']}", 4)
         for pid, param in row["parameters"].items():
             first, *more = human_value(param["value"], param["unit"])
-            joiner = ":" if first.startswith("table of ") else " ="
-            out.append(f"    - {pid.rsplit('.', 1)[1]}{joiner} {first.removeprefix('table of ')} [{param['verification']}]")
+            name, tag = pid.rsplit(".", 1)[1], param["verification"]
+            out.append(f"    - {name} [{tag}]: {first.removeprefix('table of ').rstrip(':')}" if first.startswith("table of ") else f"    - {name} = {first} [{tag}]")
             out += [f"      {line}" for line in more]
             if param["verification_note"]:
                 out += _wrapped(f"{param['verification']}: {param['verification_note']}", 8)

@@ -336,7 +336,7 @@ def criteria_rows(kb: KnowledgeBase, treatment: str, version: Any) -> list[dict[
             "verification_note": c.verification.note,
             "facts": list(c.facts),
             "parameters": {
-                p: {"value": gs.parameters[p].value_for(version.id) if version else gs.parameters[p].value,
+                p: {"value": _plain_value(gs.parameters[p].value_for(version.id) if version else gs.parameters[p].value),
                     "unit": gs.parameters[p].unit, "verification": gs.parameters[p].verification.status,
                     "verification_note": gs.parameters[p].verification.note,
                     "citation": citation_text(gs, gs.parameters[p].citation, version)}
@@ -344,6 +344,17 @@ def criteria_rows(kb: KnowledgeBase, treatment: str, version: Any) -> list[dict[
             },
         })
     return rows
+
+
+def _plain_value(value: Any) -> Any:
+    """A parameter value as JSON can hold it (tables are read-only mappings, lists tuples)."""
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        return {key: _plain_value(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return value
 
 
 def human_value(value: Any, unit: str) -> list[str]:
@@ -500,7 +511,7 @@ def case_skeleton(treatment: str, kind: str, day: dt.date | None, facts: list[di
            f"# Check it with: mtus validate FILE; evaluate it with: mtus evaluate FILE",
            "case_id: my-case",
            "dates:",
-           f"  request: {day.isoformat() if day else 'null  # required (or ur_decision): YYYY-MM-DD'}"]
+           f"  request: {json.dumps(day.isoformat()) if day else 'null  # required (or ur_decision): YYYY-MM-DD'}"]
     for f in sections.pop("dates", []):
         if f["key"] != "request":  # a date may not be null: left commented out until known
             out += comment(f["description"], 2) + [f"  # {f['key']}: YYYY-MM-DD"]

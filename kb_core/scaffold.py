@@ -215,9 +215,10 @@ The plugin guide is mtus-kb's `docs/plugins.md` (on the docs site: "Writing a pl
 '''
 
 GENERIC_INSTALL = """\
-pip install 'mtus-kb[test] @ git+<URL of the mtus-kb git repository>'   # from git
-pip install '/path/to/mtus-kb[test]'                                     # from a clone
-pip install '/path/to/mtus_kb-<version>-py3-none-any.whl[test]'          # from a built wheel"""
+# MTUS_KB is where mtus-kb comes from: git+https://<host>/<owner>/mtus-kb.git (its git
+# repository), file:///path/to/mtus-kb (a clone) or file:///path/to/mtus_kb-<version>-py3-none-any.whl
+pip install "mtus-kb[test] @ $MTUS_KB"
+"""
 
 
 def core_install_command() -> str:
@@ -234,9 +235,8 @@ def core_install_command() -> str:
     vcs = info.get("vcs_info")
     if isinstance(vcs, dict) and vcs.get("vcs") == "git":
         url = f"git+{url}@{vcs.get('commit_id') or vcs.get('requested_revision') or 'HEAD'}"
-    elif url.startswith("file://") and "dir_info" in info:
-        return f"pip install '{url.removeprefix('file://')}[test]'"
-    return f"pip install 'mtus-kb[test] @ {url}'"
+    # the same form as docs/plugins.md, with MTUS_KB filled in
+    return f'pip install "mtus-kb[test] @ {url}"'
 
 
 def first_party_names() -> frozenset[str]:
@@ -293,7 +293,7 @@ def new_plugin(name: str, directory: Path, *, title: str | None = None, tier: st
         "source_title": _quoted(f"{title} guideline"),
         "version_label": _quoted(f"{title} guideline ({today.year})"),
         "kinds": "" if name in existing_kinds else f"\ntreatment_kinds:\n  {name}: {{title: {_quoted(title)}}}\n",
-        "install_core": core_install_command(),
+        "install_core": core_install_command().rstrip("\n"),
     }
     package = target / f"mtus_kb_{name}"
     files = {

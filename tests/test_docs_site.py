@@ -185,3 +185,26 @@ def test_python_blocks_of_every_page_compile() -> None:
             if block.rstrip().endswith(":"):  # a hook's signature, shown without a body
                 block += "    ...\n"
             ast.parse(block)  # abridged examples too: they must stay valid Python
+
+
+@pytest.mark.parametrize(("direct_url", "expected"), [
+    ({"url": "https://example.org/mtus-kb.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}, 'pip install "mtus-kb[test] @ git+https://example.org/mtus-kb.git@abc123"'),
+    ({"url": "file:///src/mtus-kb", "dir_info": {"editable": True}}, 'pip install "mtus-kb[test] @ file:///src/mtus-kb"'),
+    ({"url": "file:///dist/mtus_kb-0.1.0-py3-none-any.whl", "archive_info": {}}, 'pip install "mtus-kb[test] @ file:///dist/mtus_kb-0.1.0-py3-none-any.whl"'),
+    (None, 'pip install "mtus-kb[test] @ $MTUS_KB"'),
+])
+def test_scaffold_readme_says_how_to_install_the_running_mtus_kb(monkeypatch: pytest.MonkeyPatch, direct_url: dict | None, expected: str) -> None:  # type: ignore[type-arg]
+    import json
+
+    from kb_core import scaffold
+
+    class Dist:
+        entry_points: list[object] = []
+
+        def read_text(self, name: str) -> str | None:
+            return json.dumps(direct_url) if direct_url is not None and name == "direct_url.json" else None
+
+    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: Dist())
+    command = scaffold.core_install_command()
+    assert command.splitlines()[-1] == expected
+    assert expected.split(" @ ")[0] in (ROOT / "docs" / "plugins.md").read_text()  # the guide's form

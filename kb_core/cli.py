@@ -117,14 +117,15 @@ GRAPH_FORMATS = ["json", "graphml", "dot", "svg", "png"]
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="json", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of standard output.")
-@click.option("--treatment", help="Only this treatment (id or a kind it judges): its criteria, parameters, definitions, facts and versions, drawn top-down.")
+@click.option("--treatment", help="Only this treatment (id or a kind it judges): its criteria, parameters, definitions, facts and versions.")
 @click.pass_obj
 @_guarded
 def graph(obj: _Context, fmt: str, output: Path | None, treatment: str | None) -> None:
     """Export the criteria graph: node-link JSON, GraphML, DOT, or SVG/PNG with Graphviz.
 
-    Pictures (dot, svg, png) are laid out top-down and clustered by treatment; use
-    --treatment for one treatment at a legible size.
+    Pictures (dot, svg, png) have a cluster per treatment: the treatment on the left, its
+    criteria listed top-down, then the parameters and definitions they use and the case
+    facts they read. Use --treatment for one treatment at about a page's width.
     """
     from kb_core.export import export_graph, treatment_subgraph
 
@@ -421,7 +422,7 @@ def evaluate_several(kb: KnowledgeBase, paths: tuple[Path, ...], fmt: str, stric
         if fmt == "json":
             dicts.append(determination_dict(det))
         else:
-            click.echo(f"==> {path} <==\n{determination_text(det)}", nl=False)
+            click.echo(f"{'' if path == paths[0] else chr(10)}==> {path} <==\n{determination_text(det)}", nl=False)
     if fmt == "json":
         click.echo(json.dumps(dicts, indent=2, sort_keys=True, ensure_ascii=False))
     if failed:

@@ -309,7 +309,8 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
     Raises:
         CaseError: naming the file, line, key and fix for any invalid or unknown key.
     """
-    where_file = str(path) if path is not None else "<case>"
+    case_id = data.get("case_id") if isinstance(data, Mapping) else None
+    where_file = str(path) if path is not None else (f"<case {case_id}>" if isinstance(case_id, str) and case_id else "<case>")
     validate(data, "case", where_file, CaseError)
 
     def date_at(*location: Any) -> Date | None:

@@ -8,6 +8,7 @@ or a reference to something no file declares, is an error at the line of the ref
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,8 @@ class GuidelineSet:
     references: list[tuple[str, int | None, str, str, str]] = field(default_factory=list)
     # criterion id -> plugin that contributed its file
     criterion_plugin: dict[str, str] = field(default_factory=dict)
+    # semantic version of the first-party knowledge base (common.yaml's kb_version)
+    kb_version: str | None = None
 
 
 def _date(text: str | None, path: str, line: int | None, where: str) -> dt.date | None:
@@ -142,6 +145,9 @@ class _FileReader:
 
     def read(self) -> None:
         doc = self.doc
+        if "kb_version" in doc:
+            self.declare("kb_version", "kb_version", "kb_version")
+            self.into.kb_version = doc["kb_version"]
         for sid, node in doc.get("sources", {}).items():
             self.declare("source", sid, "sources", sid)
             for vid, vnode in node["versions"].items():
@@ -332,8 +338,10 @@ def _check_references(into: GuidelineSet) -> None:
     for path, line, where, kind, target in into.references:
         if target not in known[kind]:
             choices = sorted(known[kind])
+            near = difflib.get_close_matches(target, choices, n=3, cutoff=0.75)
             raise GraphError(
                 f"{kind} '{target}' is not declared in any guideline file",
                 path=path, line=line, where=where,
-                fix=f"declare it, or use one of: {', '.join(choices[:12])}{' ...' if len(choices) > 12 else ''}",
+                fix=f"did you mean {' or '.join(repr(n) for n in near)}?" if near
+                else f"declare it, or use one of: {', '.join(choices[:12])}{' ...' if len(choices) > 12 else ''}",
             )

@@ -178,6 +178,9 @@ class Status(str, enum.Enum):
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
 
+    def __str__(self) -> str:  # the JSON value, as for Decision
+        return self.value
+
 
 # Bound once: enum member lookups are slow on the hot path.
 _MET, _NOT_MET, _NOT_DOCUMENTED, _NOT_APPLICABLE = Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE
@@ -197,6 +200,9 @@ class Decision(str, enum.Enum):
     # Evidence Search Sequence (8 CCR §9792.21.1) outside the MTUS.
     NOT_ADDRESSED = "not_addressed"
     ERROR = "error"  # a plugin failed; see the criterion results marked error
+
+    def __str__(self) -> str:  # print(det.decision) shows "non_certified", the JSON value
+        return self.value
 
 
 class Finding(NamedTuple):

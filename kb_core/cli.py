@@ -18,6 +18,7 @@ from kb_core._yaml import data_files, read_document
 from kb_core.errors import KBError, LocatedError
 
 F = TypeVar("F", bound=Callable[..., Any])
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m", "%Y"]
 CASE_KEYS = frozenset({"request", "dates", "case_id", "expected"})
 
 
@@ -66,67 +67,48 @@ def main(ctx: click.Context, disable: tuple[str, ...], strict_plugins: bool) -> 
 
 
 @main.command()
-@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("cases", metavar="CASE...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if a plugin is broken, raises or misbehaves instead of reporting it.")
 @click.pass_obj
 @_guarded
-def evaluate(obj: _Context, case: Path, fmt: str, strict: bool) -> None:
-    """Evaluate one case file (YAML or JSON) and print the determination."""
+def evaluate(obj: _Context, cases: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Evaluate case files (YAML or JSON) and print each determination.
+
+    With several files, text determinations follow one another under a '==> FILE <=='
+    line and JSON is an array in the order given; an invalid file is reported on stderr,
+    the others are still evaluated, and the exit status is 1.
+    """
     obj.strict = obj.strict or strict
-    parsed = load_case(case)
-    det = obj.kb.evaluate(parsed, strict=strict)
-    click.echo(determination_json(det) if fmt == "json" else determination_text(det), nl=False)
+    if len(cases) == 1:
+        det = obj.kb.evaluate(load_case(cases[0]), strict=strict)
+        click.echo(determination_json(det) if fmt == "json" else determination_text(det), nl=False)
+        return
+    evaluate_several(obj.kb, cases, fmt, strict)
 
 
 @main.command()
 @click.argument("treatment")
-@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Request date: show the criteria in force that day.")
+@click.option("--on", "on", type=click.DateTime(formats=DATE_FORMATS), help="Request date (YYYY-MM-DD; YYYY-MM or YYYY mean its first day): show the criteria in force that day.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 @_guarded
 def criteria(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) -> None:
-    """List a treatment's criteria with parameters, citations and verification status."""
-    from kb_core.graph import citation_text
+    """List a treatment's criteria: parameters, citations, facts read and verification.
 
+    TREATMENT is a treatment id or any kind it judges (physical_therapy, work_hardening, ...).
+    """
     kb = obj.kb
-    gs = kb.guidelines
-    if treatment not in gs.treatments:
-        raise click.UsageError(f"unknown treatment '{treatment}'; known: {', '.join(kb.treatments)}")
     day = on.date() if on else None
+    treatment = resolve_treatment(kb, treatment, day)
     version = kb.version_for(treatment, day) if day else None
     if day and version is None:
         raise click.UsageError(f"no governing version of {treatment} is in force on {day}")
-    rows: list[dict[str, Any]] = []
-    for cid in gs.treatments[treatment].criteria:
-        c = gs.criteria[cid]
-        if version and version.id not in c.applies_to:
-            continue
-        rows.append({
-            "id": cid, "title": c.title, "role": c.role, "statement": c.statement,
-            "tier": gs.sources[c.citation.source].tier,
-            "citation": citation_text(gs, c.citation, version),
-            "applies_to": list(c.applies_to), "verification": c.verification.status,
-            "facts": list(c.facts),
-            "parameters": {
-                p: {"value": gs.parameters[p].value_for(version.id) if version else gs.parameters[p].value,
-                    "unit": gs.parameters[p].unit, "verification": gs.parameters[p].verification.status,
-                    "citation": citation_text(gs, gs.parameters[p].citation, version)}
-                for p in c.parameters if p in gs.parameters
-            },
-        })
+    rows = criteria_rows(kb, treatment, version)
     if fmt == "json":
         click.echo(json.dumps({"treatment": treatment, "version": version.id if version else None, "criteria": rows}, indent=2, ensure_ascii=False))
         return
-    head = f"{gs.treatments[treatment].title}: " + (f"criteria in force on {day} ({version.label})" if version else "all encoded criteria")
-    if day and not rows:
-        outcome = "criteria_unavailable" if version and kb.licensed(version.id) else "no_criteria"
-        head += f"\n  none encoded for {version.label if version else day}: requests on this date get {outcome}"
-    click.echo(head)
-    for row in rows:
-        click.echo(f"\n  {row['id']}  [{row['role']}, {row['tier'].upper()}, {row['verification']}]\n    {row['title']}\n    {row['citation']}")
-        for pid, param in row["parameters"].items():
-            click.echo(f"    - {pid.rsplit('.', 1)[1]} = {param['value']} {param['unit']} [{param['verification']}]")
+    click.echo(criteria_text(kb, treatment, day, version, rows), nl=False)
 
 
 GRAPH_FORMATS = ["json", "graphml", "dot", "svg", "png"]
@@ -135,13 +117,22 @@ GRAPH_FORMATS = ["json", "graphml", "dot", "svg", "png"]
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(GRAPH_FORMATS), default="json", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of standard output.")
+@click.option("--treatment", help="Only this treatment (id or a kind it judges): its criteria, parameters, definitions, facts and versions.")
 @click.pass_obj
 @_guarded
-def graph(obj: _Context, fmt: str, output: Path | None) -> None:
-    """Export the criteria graph: node-link JSON, GraphML, DOT, or SVG/PNG with Graphviz."""
-    from kb_core.export import export_graph
+def graph(obj: _Context, fmt: str, output: Path | None, treatment: str | None) -> None:
+    """Export the criteria graph: node-link JSON, GraphML, DOT, or SVG/PNG with Graphviz.
 
-    data = export_graph(obj.kb.graph, fmt)
+    Pictures (dot, svg, png) have a cluster per treatment: the treatment on the left, its
+    criteria listed top-down, then the parameters and definitions they use and the case
+    facts they read. Use --treatment for one treatment at about a page's width.
+    """
+    from kb_core.export import export_graph, treatment_subgraph
+
+    G = obj.kb.graph
+    if treatment is not None:
+        G = treatment_subgraph(G, resolve_treatment(obj.kb, treatment, None))
+    data = export_graph(G, fmt)
     if output is not None:
         output.write_bytes(data)
         click.echo(f"wrote {output} ({len(data)} bytes, {fmt})", err=True)
@@ -291,9 +282,11 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
             conformance = False
     rows = plugin_rows(obj.kb, conformance)
     skipped = obj.kb.skipped_plugins
+    identity = {"version": obj.kb.guidelines.kb_version, "digest": obj.kb.digest}
     if fmt == "json":
-        click.echo(json.dumps({"plugins": rows, "left_out": skipped}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"plugins": rows, "left_out": skipped, "knowledge_base": identity}, indent=2, ensure_ascii=False))
         return
+    click.echo(f"knowledge base {identity['version'] or '(unversioned)'}, sha256 {identity['digest']}")
     for name, why in skipped.items():
         click.echo(f"{name}  LEFT OUT: {why}")
     for row in rows:
@@ -318,11 +311,291 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
 @click.pass_obj
 @_guarded
 def new_plugin_command(obj: _Context, name: str, directory: Path, title: str | None, tier: str) -> None:
-    """Scaffold a plugin distribution that installs and passes the conformance kit as generated."""
+    """Scaffold a plugin distribution: a draft, inert until you fill it in and enable its entry point."""
     from kb_core.scaffold import new_plugin
 
     kinds = frozenset(obj.kb.guidelines.treatment_kinds)
+    target = new_plugin(name, directory, title=title, tier=tier, existing_kinds=kinds, core_version=obj.kb.version)
     if name in obj.kb.treatments or obj.kb.treatment_for(name):
         click.echo(f"note: '{name}' is already judged by an installed plugin; precedence between the two goes by evidence tier and dates", err=True)
-    target = new_plugin(name, directory, title=title, tier=tier, existing_kinds=kinds, core_version=obj.kb.version)
-    click.echo(f"wrote {target}\nnext: pip install -e '{target}[test]' && python -m pytest -q {target}/tests")
+    click.echo(
+        f"wrote {target} (a draft: its entry point stays commented out until you fill it in)\n"
+        f"next: follow {target / 'README.md'}: fill in the YAML, evaluator and cases, enable the entry point, "
+        f"then pip install -e '{target}[test]' && python -m pytest -q {target}/tests"
+    )
+
+
+# ---------------------------------------------------------------- treatment names, criteria, facts
+
+
+def resolve_treatment(kb: KnowledgeBase, name: str, day: dt.date | None) -> str:
+    """A treatment id from what a user typed: the id itself or a kind it judges
+    (``physical_therapy`` -> ``physical_medicine``). Raises a usage error with the near match."""
+    if name in kb.guidelines.treatments:
+        return name
+    judged = kb.treatment_for(name, day)
+    if judged is not None:
+        return judged
+    import difflib
+
+    known = sorted(set(kb.treatments) | {k for t in kb.treatments for k in kb.guidelines.treatments[t].requested_as})
+    near = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    unencoded = " (a known treatment kind, but no installed plugin judges it)" if name in kb.guidelines.treatment_kinds else ""
+    raise click.UsageError(f"unknown treatment '{name}'{unencoded}{hint}. Known: {', '.join(known)}")
+
+
+
+
+def criteria_rows(kb: KnowledgeBase, treatment: str, version: Any) -> list[dict[str, Any]]:
+    """One row per criterion of ``treatment`` (only those encoded for ``version`` when given)."""
+    from kb_core.graph import citation_text
+
+    gs = kb.guidelines
+    rows: list[dict[str, Any]] = []
+    for cid in gs.treatments[treatment].criteria:
+        c = gs.criteria[cid]
+        if version and version.id not in c.applies_to:
+            continue
+        rows.append({
+            "id": cid, "title": c.title, "role": c.role, "statement": c.statement,
+            "tier": gs.sources[c.citation.source].tier,
+            "citation": citation_text(gs, c.citation, version),
+            "applies_to": list(c.applies_to), "verification": c.verification.status,
+            "verification_note": c.verification.note,
+            "facts": list(c.facts),
+            "parameters": {
+                p: {"value": _plain_value(gs.parameters[p].value_for(version.id) if version else gs.parameters[p].value),
+                    "unit": gs.parameters[p].unit, "verification": gs.parameters[p].verification.status,
+                    "verification_note": gs.parameters[p].verification.note,
+                    "citation": citation_text(gs, gs.parameters[p].citation, version)}
+                for p in c.parameters if p in gs.parameters
+            },
+        })
+    return rows
+
+
+def _plain_value(value: Any) -> Any:
+    """A parameter value as JSON can hold it (tables are read-only mappings, lists tuples)."""
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        return {key: _plain_value(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return value
+
+
+def human_value(value: Any, unit: str) -> list[str]:
+    """A parameter value for people: a scalar with its unit, a list joined, a table one entry a line."""
+    from collections.abc import Mapping
+
+    def plain(v: Any) -> str:
+        return ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+    if isinstance(value, Mapping):
+        return [f"table of {unit}:", *(f"  {key}: {plain(v)}" for key, v in value.items())]
+    if isinstance(value, (list, tuple)):
+        return [f"{', '.join(map(str, value))} ({unit})"]
+    return [f"{value} {unit}"]
+
+
+def _wrapped(text: str, indent: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(" ".join(text.split()), width=100, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2))
+
+
+def criteria_text(kb: KnowledgeBase, treatment: str, day: dt.date | None, version: Any, rows: list[dict[str, Any]]) -> str:
+    gs = kb.guidelines
+    kinds = [k for k in gs.treatments[treatment].requested_as if k != treatment]
+    out = [f"{gs.treatments[treatment].title} ({treatment}" + (f"; judges requests for {', '.join(kinds)})" if kinds else ")") + ": "
+           + (f"criteria in force on {day} ({version.label})" if version else "all encoded criteria")]
+    if day and not rows:
+        outcome = "criteria_unavailable" if version and kb.licensed(version.id) else "no_criteria"
+        out.append(f"  none encoded for {version.label if version else day}: requests on this date get {outcome}")
+    # Page numbers of another edition's pagination: said once below, not on every citation.
+    pages_of = gs.versions[version.pages_from].label if version and version.pages_from else None
+    for row in rows:
+        citation = row["citation"].replace(f" (pagination of {pages_of})", "") if pages_of else row["citation"]
+        out += ["", f"  {row['id']}  [{row['role']}, {row['tier'].upper()}, {row['verification']}]", f"    {row['title']}", f"    Cite:  {citation}"]
+        if row["facts"]:
+            out += _wrapped("Reads: " + ", ".join(row["facts"]), 4)
+        if row["verification_note"]:
+            out += _wrapped(f"Verification {row['verification']}: {row['verification_note']}", 4)
+        for pid, param in row["parameters"].items():
+            first, *more = human_value(param["value"], param["unit"])
+            name, tag = pid.rsplit(".", 1)[1], param["verification"]
+            out.append(f"    - {name} [{tag}]: {first.removeprefix('table of ').rstrip(':')}" if first.startswith("table of ") else f"    - {name} = {first} [{tag}]")
+            out += [f"      {line}" for line in more]
+            if param["verification_note"]:
+                out += _wrapped(f"{param['verification']}: {param['verification_note']}", 8)
+    if pages_of:
+        out += ["", f"Page numbers follow the pagination of {pages_of}."]
+    return "\n".join(out) + "\n"
+
+
+def evaluate_several(kb: KnowledgeBase, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Evaluate each file; report an invalid one on stderr and go on; exit 1 if any was invalid."""
+    from kb_core._render import determination_dict
+
+    failed = 0
+    dicts: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            det = kb.evaluate(load_case(path), strict=strict)
+        except KBError as exc:
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
+        if fmt == "json":
+            dicts.append(determination_dict(det))
+        else:
+            click.echo(f"{'' if path == paths[0] else chr(10)}==> {path} <==\n{determination_text(det)}", nl=False)
+    if fmt == "json":
+        click.echo(json.dumps(dicts, indent=2, sort_keys=True, ensure_ascii=False))
+    if failed:
+        click.echo(f"{failed} of {len(paths)} case file(s) could not be evaluated", err=True)
+        sys.exit(1)
+
+
+def _schema_node(path: str) -> dict[str, Any] | None:
+    """The case schema's node for a fact path such as ``findings.flare_up`` or ``diagnoses.category``."""
+    from kb_core._schemas import schema
+
+    root = schema("case")
+    node: Any = root
+    for part in path.split("."):
+        while isinstance(node, dict) and node.get("type") == "array" or (isinstance(node, dict) and "items" in node and "properties" not in node):
+            node = node["items"]
+        props = node.get("properties") if isinstance(node, dict) else None
+        if not props or part not in props:
+            return None
+        node = props[part]
+    return node if isinstance(node, dict) else None
+
+
+def _placeholder(node: dict[str, Any] | None) -> str | None:
+    """What the skeleton writes for an unknown value: null where the schema allows it, an
+    empty list for a list, else None (the line is left commented out)."""
+    from kb_core._schemas import schema
+
+    if node is None:
+        return "null"
+    ref = node.get("$ref", "")
+    target = {**schema("case")["$defs"].get(ref.rsplit("/", 1)[-1], {}), **node} if ref else node
+    types = target.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "array" in types:
+        return "[]"
+    if "null" in types or None in target.get("enum", [None] if not types else []) or any(None in (alt.get("enum") or []) or alt.get("type") == "null" for alt in target.get("anyOf", []) + target.get("oneOf", [])):
+        return "null"
+    return None
+
+
+def _described(node: dict[str, Any] | None) -> str:
+    from kb_core._schemas import schema
+
+    if node is None:
+        return ""
+    text = node.get("description", "")
+    ref = node.get("$ref", "")
+    target = schema("case")["$defs"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+    choices = node.get("enum") or target.get("enum")
+    if choices:
+        text += (" " if text else "") + "One of: " + ", ".join(str(c) for c in choices if c is not None) + "."
+    elif ref.endswith(("date", "opt_date")):
+        text += " (YYYY-MM-DD)"
+    elif ref.endswith("fact_bool"):
+        text += " (true / false)"
+    return text.strip()
+
+
+def treatment_facts(kb: KnowledgeBase, treatment: str, version: Any) -> list[dict[str, Any]]:
+    """The facts the criteria of ``treatment`` read (those in force for ``version``), in the
+    order they are first read, each with its schema description and the criteria reading it."""
+    gs = kb.guidelines
+    facts: dict[str, list[str]] = {}
+    for cid in gs.treatments[treatment].criteria:
+        c = gs.criteria[cid]
+        if version and version.id not in c.applies_to:
+            continue
+        for fact in c.facts:
+            facts.setdefault(fact, []).append(cid)
+    return [{"fact": f, "description": _described(_schema_node(f)), "read_by": by} for f, by in facts.items()]
+
+
+def case_skeleton(treatment: str, kind: str, day: dt.date | None, facts: list[dict[str, Any]]) -> str:
+    """A YAML case with every fact ``facts`` lists, as null, each with its description."""
+    import textwrap
+
+    def comment(text: str, indent: int) -> list[str]:
+        return [f"{' ' * indent}# {line}" for line in textwrap.wrap(text, width=96 - indent)] if text else []
+
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for fact in facts:
+        top, _, rest = fact["fact"].partition(".")
+        sections.setdefault(top, []).append({**fact, "key": rest})
+    out = [f"# Case skeleton for {treatment}: every fact its criteria read" + (f" on {day}" if day else "") + ".",
+           "# Fill in what the record documents; leave the rest null (null, like absent, is not false).",
+           f"# Check it with: mtus validate FILE; evaluate it with: mtus evaluate FILE",
+           "case_id: my-case",
+           "dates:",
+           f"  request: {json.dumps(day.isoformat()) if day else 'null  # required (or ur_decision): YYYY-MM-DD'}"]
+    for f in sections.pop("dates", []):
+        if f["key"] != "request":  # a date may not be null: left commented out until known
+            out += comment(f["description"], 2) + [f"  # {f['key']}: YYYY-MM-DD"]
+    out += ["request:", f"  treatment: {kind}"]
+    for f in sections.pop("request", []):
+        key = f["key"].split(".")[0]
+        if key != "treatment":
+            value = _placeholder(_schema_node(f"request.{key}"))
+            out += comment(f["description"], 2) + [f"  {key}: {value}" if value else f"  # {key}:"]
+    for top, items in sections.items():
+        node = _schema_node(top) or {}
+        is_list = node.get("type") == "array"
+        out += comment(node.get("description", ""), 0)
+        if is_list:
+            keys = [f["key"].split(".")[0] for f in items if f["key"]]
+            item_props = node.get("items", {}).get("properties", {})
+            required = node.get("items", {}).get("required", [])
+            fields = list(dict.fromkeys([*required, *keys])) if keys else list(item_props)
+            out += [f"{top}: []", "# one entry each, with these fields (leave out what the record does not give):"]
+            for k in fields:
+                out += comment(f"{k}: {_described(item_props.get(k))}", 4)
+        elif any(f["key"] for f in items):
+            out.append(f"{top}:")
+            seen: set[str] = set()
+            for f in items:
+                key = f["key"].split(".")[0]
+                if key and key not in seen:
+                    seen.add(key)
+                    value = _placeholder(_schema_node(f"{top}.{key}"))
+                    out += comment(_described(_schema_node(f"{top}.{key}")), 2) + [f"  {key}: {value}" if value else f"  # {key}:"]
+        else:
+            out.append(f"{top}: null")
+    return "\n".join(out) + "\n"
+
+
+@main.command()
+@click.argument("treatment")
+@click.option("--on", "on", type=click.DateTime(formats=DATE_FORMATS), help="Only the criteria in force on this request date (YYYY-MM-DD, YYYY-MM or YYYY); also the skeleton's request date.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True, help="yaml: a case skeleton with comments; json: the list of facts.")
+@click.pass_obj
+@_guarded
+def facts(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) -> None:
+    """Print the facts a treatment's criteria read, described, as a case skeleton to fill in.
+
+    TREATMENT is a treatment id or any kind it judges (the skeleton requests that kind).
+    """
+    kb = obj.kb
+    day = on.date() if on else None
+    tid = resolve_treatment(kb, treatment, day)
+    version = kb.version_for(tid, day) if day else None
+    if day and version is None:
+        raise click.UsageError(f"no governing version of {tid} is in force on {day}")
+    rows = treatment_facts(kb, tid, version)
+    if fmt == "json":
+        click.echo(json.dumps({"treatment": tid, "version": version.id if version else None, "facts": rows}, indent=2, ensure_ascii=False))
+        return
+    click.echo(case_skeleton(tid, treatment, day, rows), nl=False)

@@ -36,6 +36,17 @@ from kb_core._loader import GuidelineSet
 from kb_core._model import Citation, SourceVersion
 from kb_core.errors import GraphError
 
+__all__ = [
+    "ACYCLIC_RELATIONS",
+    "build_graph",
+    "citation_index",
+    "citation_text",
+    "criteria_for",
+    "dependents",
+    "facts_needed",
+    "nodes_of_kind",
+]
+
 # Relations whose cycles make the knowledge base meaningless.
 ACYCLIC_RELATIONS = ("depends_on", "uses", "requires_prior_trial")
 
@@ -162,21 +173,30 @@ def _successors(G: nx.MultiDiGraph, node: str, relation: str) -> list[str]:
 def criteria_for(
     G: nx.MultiDiGraph,
     treatment: str,
-    on: dt.date | None = None,
+    on: dt.date | str | None = None,
     body_region: str | None = None,
     versions: dict[str, SourceVersion] | None = None,
 ) -> list[str]:
     """Criterion ids that apply to ``treatment``, in file order.
 
-    With ``on`` (and the versions mapping from the GuidelineSet), only criteria encoded
-    for the version in force that day; with ``body_region``, only criteria that are not
+    With ``on`` (a date or an ISO string such as ``"2015-03-02"``), only criteria encoded
+    for the version in force that day (dates from ``versions``, the GuidelineSet's mapping,
+    else from the graph's version nodes); with ``body_region``, only criteria that are not
     limited to other regions.
+
+    Raises:
+        GraphError: ``on`` is a string that is not an ISO date.
     """
+    if isinstance(on, str):
+        try:
+            on = dt.date.fromisoformat(on)
+        except ValueError:
+            raise GraphError(f"'{on}' is not a date", fix="write it as YYYY-MM-DD") from None
     chosen: set[str] | None = None
-    if on is not None and versions is not None:
+    if on is not None:
         chosen = {
             v.partition(":")[2] for v in _successors(G, f"treatment:{treatment}", "governed_by")
-            if versions[v.partition(":")[2]].in_force(on)
+            if (versions[v.partition(":")[2]].in_force(on) if versions is not None else _node_in_force(G.nodes[v], on))
         }
     out = []
     for node in _successors(G, f"treatment:{treatment}", "has_criterion"):
@@ -187,6 +207,11 @@ def criteria_for(
             continue
         out.append(node.partition(":")[2])
     return out
+
+
+def _node_in_force(data: dict[str, str], on: dt.date) -> bool:
+    start, until = data.get("effective_from") or "", data.get("effective_until") or ""
+    return (not start or dt.date.fromisoformat(start) <= on) and (not until or on <= dt.date.fromisoformat(until))
 
 
 def facts_needed(G: nx.MultiDiGraph, treatment: str) -> list[str]:

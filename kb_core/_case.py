@@ -84,8 +84,11 @@ class Request:
 
     @property
     def implied_quantity(self) -> int | None:
-        """The quantity stated, else frequency x duration when both are stated."""
+        """The quantity stated (as visits when it is stated in weeks with a weekly
+        frequency, the unit every approvable count is in), else frequency x duration."""
         if self.quantity is not None:
+            if self.unit == "weeks" and self.frequency_per_week:
+                return self.visits
             return self.quantity
         if self.frequency_per_week and self.duration_weeks:
             return round(self.frequency_per_week * self.duration_weeks)

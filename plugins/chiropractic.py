@@ -260,7 +260,7 @@ def flare_up(case: Case, p: Mapping[str, Any]) -> Finding:
     every = f"flare-up visits no more often than every {months} months"
     if case.findings.flare_up is False:
         return Finding.not_met("requested for a flare-up, but the examination does not document one")
-    courses = _courses(case, _regions_for(p, case.request.body_regions))
+    courses = _courses(case, case.request.body_regions)
     if any(t.functional_improvement is False or t.improvement == "none" for t in courses):
         return Finding.not_met("earlier chiropractic care produced no objective functional improvement, so re-evaluation does not support more")
     last = _last_visit(courses)

@@ -188,3 +188,16 @@ def test_non_deciding_notes_are_the_unknown_counts_only() -> None:
     notes = sorted(r.criterion for r in det.results if not r.decides)
     assert notes == ["physical_medicine.diagnosis_allowance", "physical_medicine.visit_cap"]
     assert det.decision is kb_core.Decision.CERTIFIED
+
+
+# ---------------------------------------------------------------- identity
+
+
+def test_the_digest_changes_when_guideline_content_changes(tmp_path: Path) -> None:
+    from test_plugins import GUIDELINE, make_plugin, visits
+
+    first = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path / "a", [visits]))])
+    same = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path / "b", [visits]))])
+    changed = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path / "c", [visits], text=GUIDELINE.replace("value: 6", "value: 7")))])
+    assert first.digest == same.digest
+    assert changed.digest != first.digest

@@ -495,9 +495,69 @@ def check_plugin(
 
         try:
             properties()
-        except AssertionError as exc:
-            report.problems.append(f"property failed for '{kind}' requests: {exc}")
+        except Exception as exc:  # AssertionError, or a group of distinct failures
+            found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
+            report.problems.append(f"property failed for '{kind}' requests: {'; '.join(str(e) for e in found)}")
+            continue
+        # Random draws may miss a rare branch; the tour visits each value of each enumerated
+        # field (every unit, purpose, phase ...) and an ``extra`` block once, deterministically.
+        for data in format_tour(kb, kind, seeds.get(kind, ())):
+            try:
+                properties.hypothesis.inner_test(data)  # type: ignore[attr-defined]
+            except AssertionError as exc:
+                report.problems.append(f"property failed for '{kind}' requests on {_brief(data)}: {exc}")
+                break
     return report
+
+
+def _brief(data: Mapping[str, Any]) -> str:
+    return str({k: v for k, v in data.items() if k in ("request", "extra")})[:200]
+
+
+def format_tour(kb: KnowledgeBase, kind: str, seeds: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """A few cases per enumerated value of the case format, on a date the treatment's
+    texts govern: every unit (with what resolves it), purpose, injury phase, kind of
+    improvement and concurrent status, an ``extra`` block, add-ons and a postsurgical
+    request. Built on the first certified seed when there is one."""
+    treatment = kb.treatment_for(kind)
+    assert treatment is not None
+    starts = [kb.guidelines.versions[v].effective_from for v in kb.guidelines.treatments[treatment].governed_by]
+    day = min((d for d in starts if d is not None), default=dt.date(2015, 3, 2)) + dt.timedelta(days=200)
+    base: dict[str, Any] = copy.deepcopy(dict(seeds[0])) if seeds else {
+        "dates": {"injury": _iso(day - dt.timedelta(days=120)), "request": _iso(day)},
+        "request": {"treatment": kind, "quantity": 6, "body_regions": ["lumbar_spine"]},
+    }
+    request = base["request"]
+    variants: list[dict[str, Any]] = []
+
+    def with_(**changes: Any) -> None:
+        case = copy.deepcopy(base)
+        for path, value in changes.items():
+            node = case
+            *parents, leaf = path.split("__")
+            for key in parents:
+                node = node.setdefault(key, {})
+            node[leaf] = value
+        variants.append(case)
+
+    request_props = _CASE["properties"]["request"]["properties"]
+    for unit in request_props["unit"]["enum"]:
+        with_(request__unit=unit, request__frequency_per_week=2, request__hours_per_day=4)
+        with_(request__unit=unit, request__frequency_per_week=None, request__duration_weeks=None)
+    for purpose in request_props["purpose"]["enum"]:
+        with_(request__purpose=purpose)
+    for phase in _CASE["properties"]["findings"]["properties"]["injury_phase"]["enum"]:
+        with_(findings__injury_phase=phase)
+    for improvement in ("objective", "reported", "none", None):
+        with_(prior_treatments=[{"treatment": kind, "count": 6, "status": "completed", "improvement": improvement, "count_at_least": True, "approved_count": 8,
+                                 "improvement_measures": ["adl"], "start": base["dates"].get("injury", _iso(day)), "end": _iso(day)}])
+    for status in ("requested", "authorized_not_started", "ongoing", None):
+        with_(concurrent_treatments=[{"treatment": "physical_therapy", "status": status, "body_regions": list(request.get("body_regions") or []), "count": 6}])
+    with_(extra={"unexpected": {"nested": [1, "two", None]}, "flag": True})
+    with_(request__add_ons=[{"description": "an add-on", "kind": "medication"}], request__duplicates_authorized=True)
+    with_(request__post_surgical={"surgery": "a surgery", "procedure": "a_procedure", "surgery_date": base["dates"].get("injury", _iso(day)), "surgery_certified": True})
+    with_(dates__service=_iso(day), worker={"job_title": "a job", "physical_demand_level": "medium", "work_status": "modified_duty", "returned_to_work": False})
+    return variants
 
 
 def _case_mapping(path: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def _kit(tmp_path: Path, *evaluators: Any, sample: str | None = None) -> kb_core
 
         hooks["mtus_sample_cases"] = mtus_sample_cases
     kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, list(evaluators), **hooks))])
-    return check_plugin("massage_demo", kb=kb, examples=100)
+    return check_plugin("massage_demo", kb=kb, examples=40)
 
 
 def test_case_dicts_generate_every_field_the_case_schema_allows() -> None:

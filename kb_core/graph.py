@@ -89,7 +89,7 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
     for did, definition in gs.definitions.items():
         G.add_node(
             f"definition:{did}", kind="definition", label=definition.term,
-            citation=citation_text(gs, definition.citation), verification=definition.verification.status,
+            citation=citation_text(gs, definition.citation_on(dt.date.max)), verification=definition.verification.status,
         )
         G.add_edge(f"definition:{did}", f"source:{definition.citation.source}", relation="cites")
         for used in definition.uses:

@@ -201,3 +201,19 @@ def test_the_digest_changes_when_guideline_content_changes(tmp_path: Path) -> No
     changed = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path / "c", [visits], text=GUIDELINE.replace("value: 6", "value: 7")))])
     assert first.digest == same.digest
     assert changed.digest != first.digest
+
+
+@pytest.mark.parametrize(("on", "lettering", "label"), [
+    ("2008-06-02", "§9792.20(e)", "8 CCR §9792.20 (2007)"),
+    ("2012-06-04", "§9792.20(f)", "8 CCR §9792.20 (2009)"),
+    ("2015-04-19", "§9792.20(f)", "8 CCR §9792.20 (2009)"),
+    ("2015-04-20", "§9792.20(e)", "8 CCR §9792.20 (2015)"),
+])
+def test_definitions_are_cited_with_the_lettering_in_force_on_the_request_date(on: str, lettering: str, label: str) -> None:
+    assert KB.definition_citation("functional_improvement", dt.date.fromisoformat(on)) == f"; functional improvement: {label}, {lettering}"
+
+
+def test_a_criterion_using_a_definition_cites_it_by_the_request_date() -> None:
+    det = KB.evaluate({"dates": {"injury": "2014-01-06", "request": "2015-06-01"}, "request": {"treatment": "chiropractic", "body_regions": ["lumbar_spine"], "quantity": 6, "purpose": "continuation"}})
+    result = next(r for r in det.results if r.criterion == "chiropractic.continuation_functional_improvement")
+    assert result.citation.endswith("; functional improvement: 8 CCR §9792.20 (2015), §9792.20(e)")

@@ -200,7 +200,9 @@ def test_every_result_records_its_parameters_facts_and_a_citation_of_its_source(
         assert set(result.parameters) == {p.rsplit(".", 1)[1] for p in criterion.parameters}
         assert set(criterion.facts) <= set(result.facts)
         assert result.tier == gs.sources[criterion.citation.source].tier
-        assert result.citation == citation_text(gs, criterion.citation, version)
+        own = citation_text(gs, criterion.citation, version)
+        cited = "".join(KB.definition_citation(d, kb_core.parse_case(case).dates.decisive) for d in criterion.definitions)
+        assert result.citation == own + cited
 
 
 @given(varied_case, st.integers(1, 4))

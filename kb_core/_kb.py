@@ -50,6 +50,7 @@ class _Step:
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
     regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
     burden: Any  # kb_core._model.Burden: what not_documented does, by request purpose
+    definitions: tuple[str, ...] = ()  # definitions the criterion uses, cited by the request date
 
 
 class _Deadline(BaseException):
@@ -139,6 +140,7 @@ class KnowledgeBase:
         self.time_limit: float | None = 2.0
         self._by_kind = _treatments_by_kind(guidelines)
         self._era = _Era.read(guidelines)
+        self._definition_cites: dict[tuple[str, dt.date], str] = {}
         self.digest = self._digest()
 
     # ------------------------------------------------------------ identity
@@ -238,7 +240,7 @@ class KnowledgeBase:
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, self._cited_version(criterion.citation.source, version)),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
-                frozenset(criterion.body_regions), criterion.when_undocumented,
+                frozenset(criterion.body_regions), criterion.when_undocumented, criterion.definitions,
             )
 
     def _cited_version(self, source: str, governing: SourceVersion) -> SourceVersion:
@@ -248,6 +250,20 @@ class KnowledgeBase:
         if governing.source == source or governing.effective_from is None:
             return governing
         return self._era.source_version(self.guidelines, source, governing.effective_from) or governing
+    def definition_citation(self, did: str, on: dt.date) -> str:
+        """How a definition is cited for a request made on ``on``: its lettering then
+        (``citations_by_date``) under the version of the text in force then."""
+        key = (did, on)
+        text = self._definition_cites.get(key)
+        if text is None:
+            from kb_core.graph import citation_text
+
+            gs = self.guidelines
+            definition = gs.definitions[did]
+            citation = definition.citation_on(on)
+            version = next((gs.versions[v] for v in gs.sources[citation.source].versions if gs.versions[v].in_force(on)), None)
+            text = self._definition_cites[key] = f"; {definition.term.lower()}: {citation_text(gs, citation, version)}"
+        return text
 
     # ------------------------------------------------------------ evaluation
 
@@ -340,9 +356,13 @@ class KnowledgeBase:
         if finding.facts:
             facts.update(finding.facts)
         criterion = step.criterion
+        citation = step.citation
+        if step.definitions:
+            on = case.dates.decisive
+            citation += "".join(self.definition_citation(did, on) for did in step.definitions)
         decides = status is not _NOT_DOCUMENTED or step.burden.effect(case.request.purpose) == "fails"
         return CriterionResult(
-            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
+            criterion.id, criterion.title, status, finding.reason, citation, step.tier, criterion.role,
             step.params, facts, step.verification,
             criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,
         )

@@ -94,20 +94,23 @@ def _burden(node: Mapping[str, Any] | None) -> Burden:
 
 
 def _verification(node: Mapping[str, Any] | None) -> Verification | None:
-    return None if node is None else Verification(node["status"], node.get("note"))
+    return None if node is None else Verification(node["status"], node.get("note"), node.get("verified_by"))
 
 
 def _frozen(value: Any) -> Any:
     """Parameter values are shared by every evaluation: make lists and tables immutable."""
     if isinstance(value, list):
-        return tuple(value)
+        return tuple(_frozen(v) for v in value)
     if isinstance(value, dict):
-        return MappingProxyType(dict(value))
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
     return value
 
 
 def _citation(node: Mapping[str, Any]) -> Citation:
-    return Citation(node["source"], node["section"], node.get("pages"), node.get("item"))
+    return Citation(
+        node["source"], node["section"], node.get("pages"), node.get("item"),
+        tuple(sorted((node.get("sections_by_version") or {}).items())),
+    )
 
 
 class _FileReader:

@@ -21,6 +21,7 @@ class Verification:
 
     status: str
     note: str | None = None
+    verified_by: str | None = None  # for V/D: the reference item or decision quote behind it
 
     @property
     def verified(self) -> bool:
@@ -61,6 +62,10 @@ class Citation:
     section: str
     pages: str | None = None
     item: str | None = None
+    sections_by_version: tuple[tuple[str, str], ...] = ()  # a later text's name for the section
+
+    def section_for(self, version: str | None) -> str:
+        return dict(self.sections_by_version).get(version or "", self.section)
 
 
 @dataclass(frozen=True, slots=True)

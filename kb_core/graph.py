@@ -55,20 +55,21 @@ def citation_text(gs: GuidelineSet, citation: Citation, version: SourceVersion |
     """Render a citation the way reviewers write it.
 
     When ``version`` (the governing text chosen for a request) belongs to the cited source,
-    its label is used; page numbers that refer to another edition's pagination say so.
+    its label and its name for the section are used; page numbers are printed only for
+    the edition they belong to (a version with ``pages_from`` is cited without pages).
     """
     source = gs.sources[citation.source]
     if version is not None and version.source == source.id:
-        label, pages_from = version.label, version.pages_from
+        label, pages_from, section = version.label, version.pages_from, citation.section_for(version.id)
     else:
         last = gs.versions[source.versions[-1]]
-        label, pages_from = (source.title if len(source.versions) > 1 else last.label), None
-    text = f"{label}, {citation.section}"
-    if citation.pages:
+        label, pages_from, section = (source.title if len(source.versions) > 1 else last.label), None, citation.section
+    text = f"{label}, {section}"
+    # A text paginated differently from the one the pages were taken from (pages_from) is
+    # cited by section name alone, as reviewers cite it: its own pages are not known.
+    if citation.pages and not pages_from:
         prefix = "pp." if "-" in citation.pages else "p."
         text += f", {prefix}{citation.pages}"
-        if pages_from:
-            text += f" (pagination of {gs.versions[pages_from].label})"
     if citation.item:
         text += f", {citation.item}"
     return text
@@ -99,7 +100,7 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
     for did, definition in gs.definitions.items():
         G.add_node(
             f"definition:{did}", kind="definition", label=definition.term,
-            citation=citation_text(gs, definition.citation), verification=definition.verification.status,
+            citation=citation_text(gs, definition.citation_on(dt.date.max)), verification=definition.verification.status,
         )
         G.add_edge(f"definition:{did}", f"source:{definition.citation.source}", relation="cites")
         for used in definition.uses:

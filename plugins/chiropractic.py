@@ -4,28 +4,33 @@ Allowances, region lists, statements and citations live in ``guidelines/chiropra
 each function below judges the criterion of the same name.
 
 Earlier visits count region by region: a course counts for a region when it names that
-region or names none (the record does not say, so it may have). The region tuples below
-mirror the ``body_regions`` of the course criteria in the YAML. The statutory cap counts
-every chiropractic visit for the injury, whatever the region.
+region or names none (the record does not say, so it may have). Which regions each
+allowance covers is the ``course_regions`` parameter. The statutory cap counts every
+chiropractic visit for the injury, whatever the region. Visits requested are always
+``Request.visits`` (quantity, unit, frequency and duration resolved once, in the core).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import region_named, statutory_cap
+from kb_plugins._caps import (
+    concurrent_therapy as _concurrent_therapy,
+    duplicate_request as _duplicate_request,
+    region_named,
+    requested_visits,
+    schedule_note,
+    statute_only_era as _statute_only_era,
+    statutory_cap,
+    weeks_check,
+)
 from kb_plugins._text import mentions
 
 T = "chiropractic"
-LOW_BACK = ("lumbar_spine",)
-NECK = ("cervical_spine", "thoracic_spine")
-SHOULDER = ("shoulder",)
-VISIT_UNITS = (None, "visits", "sessions")
-AT_WORK = ("full_duty", "modified_duty")
-OFF_WORK = ("temporarily_totally_disabled", "not_working", "retired")
 
 
 def _names(regions: Iterable[str]) -> str:
@@ -54,15 +59,56 @@ def _stage(case: Case, courses: tuple[Any, ...]) -> str:
 
 
 def _requested(case: Case) -> int | None:
-    """Visits requested, when the request counts visits (not hours, days or weeks)."""
-    return case.request.quantity if case.request.unit in VISIT_UNITS else None
+    """Visits requested, whatever unit the request states them in (None: unresolvable)."""
+    return case.request.visits
 
 
 def _not_counted(case: Case) -> Finding:
-    unit = case.request.unit
-    if case.request.quantity is not None and unit not in VISIT_UNITS:
-        return Finding.not_documented(f"requested in {unit}; the number of visits is not stated")
-    return Finding.not_documented("the number of visits requested is not stated")
+    return Finding.not_applicable("the number of visits requested is not stated (see visits_stated)")
+
+
+def _improvement(course: Any, acute: bool) -> bool | None:
+    """Whether a course documents the improvement a continuation needs: objective
+    improvement always; improvement the worker only reports, in an acute injury."""
+    if course.improvement == "objective":
+        return True
+    if course.improvement == "none":
+        return False
+    if course.improvement == "reported":
+        return True if acute else None
+    return course.functional_improvement
+
+
+def _regions_for(p: Mapping[str, Any], requested: Iterable[str]) -> tuple[str, ...]:
+    """The regions of every allowance a request names (for counting earlier visits)."""
+    wanted = set(requested)
+    return tuple(r for regions in p["course_regions"].values() if wanted & set(regions) for r in regions) or tuple(wanted)
+
+
+# ------------------------------------------------------------------ request
+
+
+@evaluator(f"{T}.statute_only_era")
+def statute_only_era(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _statute_only_era(case, p, T)
+
+
+@evaluator(f"{T}.visits_stated")
+def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
+    visits = requested_visits(case)
+    if isinstance(visits, Finding):
+        return visits
+    return Finding.met(f"{visits} visits requested{schedule_note(case)}")
+
+
+@evaluator(f"{T}.concurrent_therapy")
+def concurrent_therapy(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _concurrent_therapy(case, p)
+
+
+@evaluator(f"{T}.duplicate_request")
+def duplicate_request(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _duplicate_request(case)
 
 
 # ------------------------------------------------------------------ regions
@@ -160,7 +206,7 @@ def not_maintenance(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.continuation_functional_improvement")
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
-    courses = _courses(case, case.request.body_regions)
+    courses = _courses(case, _regions_for(p, case.request.body_regions))
     stage = _stage(case, courses)
     if stage != "continuation":
         return Finding.not_applicable(f"{stage.replace('_', '-')} request, not the continuation of a course")
@@ -173,36 +219,58 @@ def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Fin
     total = given + (case.request.ur_authorized_quantity or 0) + (requested or 0)
     if known and requested is not None and total <= limit:
         return Finding.not_applicable(f"{total} visits in all, still within the first {limit} in which an effect should appear")
-    outcomes = [t.functional_improvement for t in courses]
+    acute = case.findings.injury_phase in p["reported_benefit_accepted_phases"]
+    outcomes = [_improvement(t, acute) for t in courses]
     earlier = f"{given} earlier visits" if known else "earlier visits (number not documented)"
     if False in outcomes:
         return Finding.not_met(f"{earlier}: no objective functional improvement documented from them")
     if all(outcomes):
-        return Finding.met(f"{earlier}: objective functional improvement documented")
+        kind = "improvement" if acute else "objective functional improvement"
+        return Finding.met(f"{earlier}: {kind} documented")
+    if any(t.improvement == "reported" for t in courses):
+        return Finding.not_documented(f"{earlier}: improvement is only reported, not measured; continuing treatment of a non-acute injury needs objective functional improvement")
     return Finding.not_documented(f"{earlier}: objective functional improvement from them is not documented")
 
 
-def _back_at_work(case: Case) -> bool | None:
+def _back_at_work(case: Case, statuses: Mapping[str, Any]) -> bool | None:
     worker = case.worker
     if worker.returned_to_work is not None:
         return worker.returned_to_work
-    if worker.work_status in AT_WORK:
+    if worker.work_status in statuses["at_work"]:
         return True
-    if worker.work_status in OFF_WORK:
+    if worker.work_status in statuses["off_work"]:
         return False
     return None
+
+
+def _last_visit(courses: Iterable[Any]) -> dt.date | None:
+    days = [t.end or t.start for t in courses if (t.end or t.start) is not None]
+    return max(days) if days else None
+
+
+def _months_between(earlier: dt.date, later: dt.date) -> float:
+    return (later.year - earlier.year) * 12 + (later.month - earlier.month) + (later.day - earlier.day) / 31
 
 
 @evaluator(f"{T}.flare_up")
 def flare_up(case: Case, p: Mapping[str, Any]) -> Finding:
     if case.request.purpose != "flare_up":
         return Finding.not_applicable("not requested for a flare-up")
-    every = f"flare-up visits no more often than every {p['flare_up_interval_months']} months"
+    months = p["flare_up_interval_months"]
+    every = f"flare-up visits no more often than every {months} months"
     if case.findings.flare_up is False:
         return Finding.not_met("requested for a flare-up, but the examination does not document one")
-    if any(t.functional_improvement is False for t in _courses(case, case.request.body_regions)):
+    courses = _courses(case, case.request.body_regions)
+    if any(t.functional_improvement is False or t.improvement == "none" for t in courses):
         return Finding.not_met("earlier chiropractic care produced no objective functional improvement, so re-evaluation does not support more")
-    at_work = _back_at_work(case)
+    last = _last_visit(courses)
+    if last is not None and _months_between(last, case.dates.decisive) < months:
+        return Finding.not_met(f"earlier chiropractic care for the region was given on {last}, less than {months} months before this flare-up request")
+    if last is not None:
+        every += f" (last earlier visit {last})"
+    else:
+        every += " (no date of earlier visits documented: interval noted, not checked)"
+    at_work = _back_at_work(case, p["return_to_work_statuses"])
     if at_work is None:
         return Finding.not_documented("whether the worker returned to work after earlier care is not documented")
     if not at_work:
@@ -217,10 +285,12 @@ def flare_up_visits(case: Case, p: Mapping[str, Any]) -> Finding:
     requested = _requested(case)
     if requested is None:
         return _not_counted(case)
-    limit = p["flare_up_max_visits"]
+    low_back = set(p["course_regions"]["low_back"])
+    other = [r for r in case.request.body_regions if r not in low_back]
+    limit = p["flare_up_max_visits_other_regions"] if other else p["flare_up_max_visits"]
     authorized = case.request.ur_authorized_quantity or 0
     counted = f"{requested} requested" + (f" + {authorized} certified" if authorized else "")
-    interval = f"per flare-up, at most every {p['flare_up_interval_months']} months"
+    interval = "per flare-up"
     if authorized + requested <= limit:
         return Finding.met(f"{counted}: within {limit} visits {interval}")
     return Finding.not_met(f"{counted}: more than {limit} visits {interval}", approvable=max(limit - authorized, 0))
@@ -246,40 +316,48 @@ def _course(case: Case, regions: tuple[str, ...], trial: int, trial_weeks: int |
     if stage == "initial":
         over = f" over {trial_weeks} weeks" if trial_weeks else ""
         if authorized + requested <= trial:
-            return Finding.met(f"initial trial, {counted}: within {trial} visits{over} ({where})")
+            too_long = weeks_check(case, requested, trial_weeks, f"the {trial}-visit trial ({where})") if trial_weeks else None
+            if too_long is not None:
+                return too_long
+            return Finding.met(f"initial trial, {counted}{schedule_note(case)}: within {trial} visits{over} ({where})")
         return Finding.not_met(
             f"initial trial, {counted} = {authorized + requested}: more than the {trial}-visit trial{over} ({where})",
             approvable=max(trial - authorized, 0),
         )
     if not courses:
         return Finding.not_documented(f"continuation requested, but no earlier chiropractic course for the {where} is documented, so the visits given are unknown")
-    if any(t.count is None for t in courses):
-        return Finding.not_documented(f"the number of chiropractic visits already given for the {where} is not documented")
     given = sum(t.count or 0 for t in courses)
+    exact = all(t.count is not None and not t.count_at_least for t in courses)
     so_far = given + authorized + requested
-    counted = f"{given} given + {counted} = {so_far}"
+    counted = f"{given}{'' if exact else ' or more'} given + {counted} = {so_far}"
     over = f" over {weeks} weeks" if weeks else ""
+    if so_far > total:
+        # Known visits alone already exceed the allowance: unknown counts cannot lower them.
+        return Finding.not_met(f"{counted}: more than {total} visits{over} ({where})", approvable=max(total - given - authorized, 0))
+    if not exact:
+        return Finding.not_documented(f"{counted}: the number of chiropractic visits already given for the {where} is not documented exactly, so the {total}-visit allowance cannot be confirmed")
+    too_long = weeks_check(case, requested, weeks, f"the {total}-visit course ({where})") if weeks else None
+    if too_long is not None:
+        return too_long
     if so_far <= trial:
-        return Finding.met(f"{counted}: still within the {trial}-visit trial ({where})")
-    if so_far <= total:
-        return Finding.met(f"{counted}: within {total} visits{over} ({where})")
-    return Finding.not_met(f"{counted}: more than {total} visits{over} ({where})", approvable=max(total - given - authorized, 0))
+        return Finding.met(f"{counted}{schedule_note(case)}: still within the {trial}-visit trial ({where})")
+    return Finding.met(f"{counted}{schedule_note(case)}: within {total} visits{over} ({where})")
 
 
 @evaluator(f"{T}.low_back_course")
 def low_back_course(case: Case, p: Mapping[str, Any]) -> Finding:
-    return _course(case, LOW_BACK, p["low_back_trial_visits"], p["low_back_trial_weeks"], p["low_back_max_visits"], p["low_back_course_weeks"])
+    return _course(case, tuple(p["course_regions"]["low_back"]), p["low_back_trial_visits"], p["low_back_trial_weeks"], p["low_back_max_visits"], p["low_back_course_weeks"])
 
 
 @evaluator(f"{T}.neck_course")
 def neck_course(case: Case, p: Mapping[str, Any]) -> Finding:
-    return _course(case, NECK, p["neck_trial_visits"], p["neck_trial_weeks"], p["neck_max_visits"], p["neck_course_weeks"])
+    return _course(case, tuple(p["course_regions"]["neck"]), p["neck_trial_visits"], p["neck_trial_weeks"], p["neck_max_visits"], p["neck_course_weeks"])
 
 
 @evaluator(f"{T}.shoulder_course")
 def shoulder_course(case: Case, p: Mapping[str, Any]) -> Finding:
-    # The weeks of the shoulder allowance are in the unit of shoulder_max_visits.
-    return _course(case, SHOULDER, p["shoulder_trial_visits"], None, p["shoulder_max_visits"], None)
+    # ODG gives no weeks for the shoulder's initial set of 6; the 9 visits span 8 weeks.
+    return _course(case, tuple(p["course_regions"]["shoulder"]), p["shoulder_trial_visits"], None, p["shoulder_max_visits"], p["shoulder_course_weeks"])
 
 
 @evaluator(f"{T}.visit_cap")
@@ -295,6 +373,7 @@ def mtus_guideline_files() -> list[Any]:
 @hookimpl
 def mtus_evaluators() -> list[Evaluator]:
     return [
+        statute_only_era, visits_stated, concurrent_therapy, duplicate_request,
         region_documented, region_covered, region_recommended, region_no_recommendation,
         musculoskeletal_indication, plan_of_care, not_maintenance, continuation_functional_improvement,
         flare_up, flare_up_visits, low_back_course, neck_course, shoulder_course, visit_cap,

@@ -2,7 +2,10 @@
 
 Allowances, tables and citations live in ``guidelines/physical_medicine.yaml``. A request
 after a surgery listed in the postsurgical table is judged by the postsurgical course;
-every other request by the chronic-pain physical medicine criteria.
+every other request by the chronic-pain physical medicine criteria. Visits requested are
+always ``Request.visits`` (quantity, unit, frequency and duration resolved in the core);
+the allowance row is the one for the diagnosis of the requested region, and earlier
+visits count against it when their course names that region or names none.
 """
 
 from __future__ import annotations
@@ -13,8 +16,17 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import region_named, statutory_cap, visits_so_far
-from kb_plugins._text import first_category
+from kb_plugins._caps import (
+    duplicate_request as _duplicate_request,
+    overlaps,
+    region_named,
+    requested_visits,
+    schedule_note,
+    statute_only_era as _statute_only_era,
+    statutory_cap,
+    weeks_check,
+)
+from kb_plugins._text import first_category, mentions
 
 T = "physical_medicine"
 THERAPY = ("physical_therapy", "occupational_therapy")
@@ -30,6 +42,10 @@ def _listed_surgery(case: Case, p: Mapping[str, Any]) -> str | None:
     return procedure if procedure in p["postsurgical_general_course"] else None
 
 
+def _requested(case: Case) -> int | None:
+    return case.request.visits
+
+
 def _prior_courses(case: Case, postsurgical: bool) -> list[Any]:
     return [t for t in case.prior(*THERAPY) if bool(t.post_surgical) == postsurgical and t.count != 0]
 
@@ -40,6 +56,33 @@ def _chronic_courses(case: Case) -> tuple[list[Any], bool | None]:
     if case.request.post_surgical is not None:
         return [t for t in case.prior(*THERAPY) if t.count != 0], None
     return _prior_courses(case, postsurgical=False), False
+
+
+def _for_region(case: Case, courses: list[Any]) -> list[Any]:
+    """The courses whose visits count against the requested region's allowance."""
+    return [t for t in courses if overlaps(t.body_regions, case.request.body_regions)]
+
+
+def _exactly_counted(courses: list[Any]) -> tuple[int, bool]:
+    return sum(t.count or 0 for t in courses), all(t.count is not None and not t.count_at_least for t in courses)
+
+
+@evaluator(f"{T}.statute_only_era")
+def statute_only_era(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _statute_only_era(case, p, case.request.treatment)
+
+
+@evaluator(f"{T}.visits_stated")
+def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
+    visits = requested_visits(case)
+    if isinstance(visits, Finding):
+        return visits
+    return Finding.met(f"{visits} visits requested{schedule_note(case)}")
+
+
+@evaluator(f"{T}.duplicate_request")
+def duplicate_request(case: Case, p: Mapping[str, Any]) -> Finding:
+    return _duplicate_request(case)
 
 
 @evaluator(f"{T}.surgery_supported")
@@ -65,12 +108,29 @@ def region_documented(case: Case, p: Mapping[str, Any]) -> Finding:
 def functional_deficits(case: Case, p: Mapping[str, Any]) -> Finding:
     if case.request.post_surgical is not None:
         return Finding.not_applicable("postsurgical request: the surgery is the indication")
+    if not case.findings.objective_functional_deficits and case.findings.reported_functional_limitations:
+        requested = _requested(case)
+        first = not _chronic_courses(case)[0] and case.request.purpose != "continuation"
+        diagnosis = _musculoskeletal(case, p)
+        if first and diagnosis and requested is not None and requested + (case.request.ur_authorized_quantity or 0) <= p["trial_visits"]:
+            return Finding.met(
+                f"first trial within {p['trial_visits']} visits for a musculoskeletal complaint ({diagnosis}): "
+                "the limits the worker reports in daily activities document the deficits"
+            )
     return Finding.from_fact(
         case.findings.objective_functional_deficits,
         met="objective functional deficits are documented on examination",
         not_met="the examination shows no objective functional deficits for therapy to address",
         not_documented="no objective functional deficits are documented on examination",
     )
+
+
+def _musculoskeletal(case: Case, p: Mapping[str, Any]) -> str | None:
+    for dx in case.diagnoses:
+        category = dx.category or first_category(dx.description, p["diagnosis_terms"])
+        if category in p["musculoskeletal_categories"]:
+            return dx.description
+    return None
 
 
 @evaluator(f"{T}.authorized_course_first")
@@ -90,57 +150,108 @@ def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Fin
     prior, _ = _chronic_courses(case)
     if not prior and case.request.purpose != "continuation":
         return Finding.not_applicable("first course of therapy", prior_treatments=prior)
-    if any(t.functional_improvement for t in prior):
-        return Finding.met("objective functional improvement from the prior visits is documented", prior_treatments=prior)
+    acute = case.findings.injury_phase in p["reported_benefit_accepted_phases"]
+    outcomes = [_improvement(t, acute) for t in prior]
+    if any(outcomes):
+        kind = "improvement (reported, accepted in an acute injury)" if not any(_improvement(t, False) for t in prior) else "objective functional improvement"
+        return Finding.met(f"{kind} from the prior visits is documented", prior_treatments=prior)
     if case.findings.exceptional_factors_documented:
         return Finding.met("improvement not documented, but the physician documents why more supervised therapy is needed", prior_treatments=prior)
-    if prior and all(t.functional_improvement is False for t in prior):
+    if prior and all(o is False for o in outcomes):
         return Finding.not_met("the prior visits produced no objective functional improvement", prior_treatments=prior)
+    if any(t.improvement == "reported" for t in prior):
+        return Finding.not_documented("improvement from the prior visits is only reported, not measured; continuing therapy of a non-acute injury needs objective functional improvement", prior_treatments=prior)
     return Finding.not_documented("no objective functional improvement from the prior visits is documented", prior_treatments=prior)
 
 
-def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, str]:
-    """The most generous row that applies to the case's diagnoses, and where it comes from."""
-    table, weeks = p["visits_by_diagnosis"], p["weeks_by_diagnosis"]
-    rows: list[tuple[int, str]] = []
-    for dx in case.diagnoses:
-        region = dx.body_region or (case.request.body_regions[0] if case.request.body_regions else "")
-        category = dx.category or first_category(dx.description, p["diagnosis_terms"])
-        if category is None:
+def _improvement(course: Any, acute: bool) -> bool | None:
+    """Objective improvement always counts; improvement the worker only reports counts in
+    an acute injury (reviewers accept it more readily there)."""
+    if course.improvement == "objective":
+        return True
+    if course.improvement == "none":
+        return False
+    if course.improvement == "reported":
+        return True if acute else None
+    return course.functional_improvement
+
+
+def _odg_row(category: str | None, region: str, description: str, p: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The first ODG row (quoted rows first) that matches the diagnosis."""
+    for row in (*p["odg_rows_quoted"], *p["odg_rows_unquoted"]):
+        if "category" in row and row["category"] != category:
             continue
+        if "regions" in row and region not in row["regions"]:
+            continue
+        if "terms" in row and not mentions(description, row["terms"]):
+            continue
+        return row
+    return None
+
+
+def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, float, str]:
+    """The row for the diagnosis of the requested region (visits, weeks, where from): a
+    diagnosis counts when it names a requested region or none; among several, the most
+    generous applies (several regions may be requested)."""
+    table, weeks = p["visits_by_diagnosis"], p["weeks_by_diagnosis"]
+    requested = case.request.body_regions
+    rows: list[tuple[int, float, str]] = []
+    for dx in case.diagnoses:
+        if dx.body_region and requested and dx.body_region not in requested:
+            continue
+        region = dx.body_region or (requested[0] if requested else "")
+        category = dx.category or first_category(dx.description, p["diagnosis_terms"])
         if category in table:
-            rows.append((table[category], f"CPMTG {category.replace('_', '/')} row: {table[category]} visits over {weeks[category]} weeks"))
-        elif category == "sprain_strain" and region in p["odg_sprain_strain_visits"]:
-            rows.append((p["odg_sprain_strain_visits"][region], f"ODG {region.replace('_', ' ')} sprain/strain row: {p['odg_sprain_strain_visits'][region]} visits"))
-        elif category == "fracture" and region in p["odg_fracture_visits"]:
-            rows.append((p["odg_fracture_visits"][region], f"ODG {region.replace('_', ' ')} fracture row: {p['odg_fracture_visits'][region]} visits"))
-        elif category == "epicondylitis":
-            rows.append((p["odg_epicondylitis_visits"], f"ODG epicondylitis row: {p['odg_epicondylitis_visits']} visits"))
+            rows.append((table[category], weeks[category], f"CPMTG {category.replace('_', '/')} row: {table[category]} visits over {weeks[category]} weeks"))
+            continue
+        row = _odg_row(category, region, dx.description, p)
+        if row is not None:
+            rows.append((row["visits"], row["weeks"], f"ODG {row['row']} row: {row['visits']} visits over {row['weeks']} weeks"))
     if rows:
         return max(rows)
     general = p["general_allowance_category"]
-    return table[general], f"no diagnosis-specific row; the general CPMTG {general.replace('_', '/')} row: {table[general]} visits over {weeks[general]} weeks"
+    return table[general], weeks[general], f"no diagnosis-specific row for the requested region; the general CPMTG {general.replace('_', '/')} row: {table[general]} visits over {weeks[general]} weeks"
 
 
 @evaluator(f"{T}.diagnosis_allowance")
 def diagnosis_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
     if _listed_surgery(case, p):
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
-    requested = case.request.quantity
+    requested = _requested(case)
     if requested is None:
-        return Finding.not_documented("the number of visits requested is not stated")
-    given, complete = visits_so_far(case, *THERAPY, post_surgical=_chronic_courses(case)[1])
-    if not complete:
-        return Finding.not_documented(f"prior therapy is documented without its number of visits ({given} counted)")
-    allowance, row = _allowance(case, p)
+        return Finding.not_applicable("the number of visits requested is not stated (see visits_stated)")
+    courses, _ = _chronic_courses(case)
+    given, exact = _exactly_counted(_for_region(case, courses))
+    allowance, row_weeks, row = _allowance(case, p)
     authorized = case.request.ur_authorized_quantity or 0
     total = given + authorized + requested
-    counted = f"{given} given + {authorized} certified + {requested} requested = {total}"
-    if total <= allowance:
-        return Finding.met(f"{counted}, within {row}")
-    if case.findings.exceptional_factors_documented:
+    counted = f"{given}{'' if exact else ' or more'} given + {authorized} certified + {requested} requested = {total}"
+    if case.findings.exceptional_factors_documented and total > allowance:
         return Finding.met(f"{counted}, above {row}, with exceptional factors documented")
-    return Finding.not_met(f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
+    if total > allowance:
+        return Finding.not_met(f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
+    if not exact:
+        return Finding.not_documented(f"{counted}: prior therapy for the region is documented without its exact number of visits, so {row} cannot be confirmed")
+    too_long = weeks_check(case, requested, row_weeks, row)
+    if too_long is not None:
+        return too_long
+    return Finding.met(f"{counted}{schedule_note(case)}, within {row}")
+
+
+@evaluator(f"{T}.home_program_transition")
+def home_program_transition(case: Case, p: Mapping[str, Any]) -> Finding:
+    if _listed_surgery(case, p):
+        return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
+    courses, _ = _chronic_courses(case)
+    given, exact = _exactly_counted(_for_region(case, courses))
+    allowance, _, row = _allowance(case, p)
+    done = given + (case.request.ur_authorized_quantity or 0)
+    if not courses or done < allowance:
+        return Finding.not_applicable(f"{done} visits given or certified, short of {row}")
+    home = {True: "; a home exercise program is documented", False: "; no home exercise program is documented", None: ""}[case.findings.home_exercise_program]
+    if case.findings.exceptional_factors_documented:
+        return Finding.met(f"{done} visits already reach {row}, and the physician documents why the home program is not enough{home}")
+    return Finding.not_met(f"{done}{'' if exact else ' or more'} visits already reach {row}: therapy should fade to active self-directed home physical medicine{home}")
 
 
 @evaluator(f"{T}.initial_trial")
@@ -149,9 +260,9 @@ def initial_trial(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
     if _chronic_courses(case)[0] or case.request.purpose == "continuation":
         return Finding.not_applicable("not a first course")
-    requested = case.request.quantity
+    requested = _requested(case)
     if requested is None:
-        return Finding.not_documented("the number of visits requested is not stated")
+        return Finding.not_applicable("the number of visits requested is not stated (see visits_stated)")
     authorized = case.request.ur_authorized_quantity or 0
     trial = p["trial_visits"]
     if requested + authorized <= trial:
@@ -179,11 +290,12 @@ def postsurgical_course(case: Case, p: Mapping[str, Any]) -> Finding:
     if surgery is None:
         why = "not a postsurgical request" if case.request.post_surgical is None else "surgery not in the encoded postsurgical table; the chronic-pain criteria apply"
         return Finding.not_applicable(why)
-    requested = case.request.quantity
+    requested = _requested(case)
     if requested is None:
-        return Finding.not_documented("the number of visits requested is not stated")
+        return Finding.not_applicable("the number of visits requested is not stated (see visits_stated)")
     general = p["postsurgical_general_course"][surgery]
-    initial = math.floor(general * p["postsurgical_initial_fraction"])
+    half = general * p["postsurgical_initial_fraction"]
+    initial = math.ceil(half) if p["postsurgical_initial_rounding"] == "up" else math.floor(half)
     prior = _prior_courses(case, postsurgical=True)
     authorized = case.request.ur_authorized_quantity or 0
     name = surgery.replace("_", " ")
@@ -195,10 +307,11 @@ def postsurgical_course(case: Case, p: Mapping[str, Any]) -> Finding:
             approvable=max(initial - authorized, 0) or None,
         )
     given = sum(t.count or 0 for t in prior)
-    if any(t.count is None for t in prior):
+    if any(t.count is None or t.count_at_least for t in prior) and given + authorized + requested <= general:
         return Finding.not_documented(f"postsurgical therapy after {name} is documented without its number of visits", prior_treatments=prior)
-    if not any(t.functional_improvement for t in prior):
-        status = Finding.not_met if all(t.functional_improvement is False for t in prior) else Finding.not_documented
+    outcomes = [_improvement(t, case.findings.injury_phase in p["reported_benefit_accepted_phases"]) for t in prior]
+    if not any(outcomes):
+        status = Finding.not_met if all(o is False for o in outcomes) else Finding.not_documented
         return status(f"a subsequent course after {name} needs functional improvement from the initial course", prior_treatments=prior)
     total = given + authorized + requested
     if total <= general:
@@ -211,7 +324,8 @@ def postsurgical_course(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.visit_cap")
 def visit_cap(case: Case, p: Mapping[str, Any]) -> Finding:
-    return statutory_cap(case, p, case.request.treatment)
+    # Exempt only when the postsurgical guideline judges the request (a listed surgery).
+    return statutory_cap(case, p, case.request.treatment, postsurgical_guideline=_listed_surgery(case, p) is not None)
 
 
 @hookimpl
@@ -222,6 +336,7 @@ def mtus_guideline_files() -> list[Any]:
 @hookimpl
 def mtus_evaluators() -> list[Evaluator]:
     return [
+        statute_only_era, visits_stated, duplicate_request, home_program_transition,
         surgery_supported, region_documented, functional_deficits, authorized_course_first,
         continuation_functional_improvement, diagnosis_allowance, initial_trial, frequency,
         postsurgical_course, visit_cap,

@@ -41,7 +41,8 @@ FAILING = (Status.NOT_MET, Status.NOT_DOCUMENTED)
 REAL_SOURCE = re.compile(r"\bIMR\b|\bCM\d{2}-\d{7}\b")
 # Expected outcome classes: what a request's answer is, whoever gives it.
 DENY, CERTIFY, MODIFY, NONE = "deny", "certify", "modify", "no_criteria"
-CLASS_OF_DECISION = {"non_certified": DENY, "certified": CERTIFY, "modified": MODIFY, "no_criteria": NONE}
+# The engine's answers that are no decision on the merits share one class with no_criteria.
+CLASS_OF_DECISION = {"non_certified": DENY, "certified": CERTIFY, "modified": MODIFY, "no_criteria": NONE, "criteria_unavailable": NONE, "not_addressed": NONE}
 CLASS_OF_IMR = {"upheld": DENY, "overturned": CERTIFY}
 BASELINES = ("deny_all", "certify_all")
 METRICS = ("strict", "balanced")

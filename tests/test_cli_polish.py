@@ -72,7 +72,7 @@ def test_criteria_json_carries_verification_notes() -> None:
 def test_unknown_treatment_suggests_the_near_match() -> None:
     code, _, err = run("criteria", "physcal_therapy")
     assert code == 2 and "did you mean 'physical_therapy'" in err
-    code, _, err = run("criteria", "tens")
+    code, _, err = run("criteria", "medication")  # a kind common.yaml declares that no plugin judges
     assert code == 2 and "no installed plugin judges it" in err
 
 
@@ -188,12 +188,12 @@ def test_criteria_for_accepts_an_iso_date(kb: kb_core.KnowledgeBase) -> None:
 
 
 def test_mistyped_parameter_suggests_the_near_match(tmp_path: Path) -> None:
-    text = (ROOT / "examples" / "mtus-kb-massage" / "mtus_kb_massage" / "massage.yaml").read_text()
-    assert "parameters: [max_visits]" in text
-    bad = tmp_path / "massage.yaml"
-    bad.write_text(text.replace("parameters: [max_visits]", "parameters: [max_visit]"))
+    text = (ROOT / "examples" / "mtus-kb-biofeedback" / "mtus_kb_biofeedback" / "biofeedback.yaml").read_text()
+    assert "parameters: [trial_visits, max_visits]" in text
+    bad = tmp_path / "biofeedback.yaml"
+    bad.write_text(text.replace("parameters: [trial_visits, max_visits]", "parameters: [trial_visit, max_visits]"))
     code, _, err = run("validate", str(bad))
-    assert code == 1 and "did you mean 'massage.max_visits'?" in err
+    assert code == 1 and "did you mean 'biofeedback.trial_visits'" in err
 
 
 def test_errors_in_a_mapping_name_its_case_id(kb: kb_core.KnowledgeBase) -> None:

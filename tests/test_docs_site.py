@@ -31,7 +31,7 @@ def test_walkthrough_marks_the_install_scaffold_fill_in_and_check_steps() -> Non
     kinds = [s.kind for s in steps]
     assert kinds[:2] == ["run", "console"] and kinds[-1] == "run" and kinds.count("write") == 3
     assert 'pip install "mtus-kb[test] @ $MTUS_KB"' in steps[0].body
-    assert "mtus new-plugin massage" in steps[1].body
+    assert "mtus new-plugin biofeedback" in steps[1].body
     assert "python -m pytest" in steps[-1].body and "mtus plugins" in steps[-1].body
 
 
@@ -50,7 +50,7 @@ def test_plugin_walkthrough_runs_as_written(tmp_path: Path) -> None:
     run = subprocess.run(["bash", "-c", walkthrough.script(walkthrough.steps()[1:], prelude)], cwd=work, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "2 passed" in run.stdout
-    assert "massage 0.1.0" in run.stdout and "massage: conforms" in run.stdout
+    assert "biofeedback 0.1.0" in run.stdout and "biofeedback: conforms; 1 treatment(s), 1 criteria, 2/2 sample cases as expected" in run.stdout
 
 
 def test_untouched_draft_is_inert_and_says_so(tmp_path: Path) -> None:

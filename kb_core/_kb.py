@@ -157,6 +157,18 @@ def _fact_reader(path: str) -> Callable[[Any], Any]:
     return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
 
 
+def _line_in_file(path: str | None, location: tuple[str | int, ...]) -> int | None:
+    """The line of ``location`` in the case file, for an error message (error path only)."""
+    if path is None:
+        return None
+    from kb_core._yaml import line_of, read_document
+
+    try:
+        return line_of(read_document(path, CaseError), location)
+    except (KBError, OSError):
+        return None
+
+
 class KnowledgeBase:
     """Guidelines, their graph and the evaluators bound to their criteria.
 
@@ -364,7 +376,7 @@ class KnowledgeBase:
         if treatment not in gs.treatment_kinds:
             raise CaseError(
                 f"unknown treatment '{treatment}'",
-                path=case.path, where="request.treatment",
+                path=case.path, line=_line_in_file(case.path, ("request", "treatment")), where="request.treatment",
                 fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))} (criteria are encoded for {', '.join(sorted(self._by_kind))})",
             )
         for key, listed in (("prior_treatments", case.prior_treatments), ("concurrent_treatments", case.concurrent_treatments)):
@@ -372,7 +384,7 @@ class KnowledgeBase:
                 if other.treatment not in gs.treatment_kinds:
                     raise CaseError(
                         f"unknown treatment kind '{other.treatment}'",
-                        path=case.path, where=f"{key}[{index}].treatment",
+                        path=case.path, line=_line_in_file(case.path, (key, index, "treatment")), where=f"{key}[{index}].treatment",
                         fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
                     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from kb_core.errors import KBError
@@ -15,7 +16,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "mtus-kb-{name}"
 version = "0.1.0"
-description = "{title}: guideline plugin for mtus-kb"
+description = {description_toml}
 requires-python = ">=3.11"
 dependencies = ["mtus-kb>={core_floor}"]
 
@@ -36,7 +37,7 @@ mtus_kb_{name} = ["*.yaml", "cases/*.yaml"]
 '''
 
 MODULE = '''\
-"""{title}: evaluators. Thresholds, statements and citations live in {name}.yaml."""
+"""{title_py}: evaluators. Thresholds, statements and citations live in {name}.yaml."""
 
 from __future__ import annotations
 
@@ -89,16 +90,16 @@ GUIDELINE = '''\
 {kinds}
 sources:
   {name}_guideline:
-    title: {title} guideline
+    title: {source_title_yaml}
     tier: {tier}
     versions:
       {name}-{year}:
-        label: {title} guideline ({year})
+        label: {label_yaml}
         effective_from: "{today}"
 
 treatments:
   {name}:
-    title: {title}
+    title: {title_yaml}
     requested_as: [{name}]
     governed_by: [{name}-{year}]
     parameters:
@@ -162,29 +163,56 @@ in `mtus_kb_{name}/cases/`. See mtus-kb's `docs/plugins.md`.
 '''
 
 
+MAX_NAME = 40
+MAX_TITLE = 80
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted string valid in YAML and in TOML alike (JSON escapes, non-ASCII kept)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def new_plugin(name: str, directory: Path, *, title: str | None = None, tier: str = "odg", existing_kinds: frozenset[str] = frozenset(), core_version: str = "0.1") -> Path:
     """Write ``directory/mtus-kb-<name>/`` and return it.
 
     Raises:
-        KBError: ``name`` is not a snake_case id, or the target exists.
+        KBError: ``name`` is not a snake_case id, is too long or reserved (``kb_core``, a
+            first-party plugin's name), the title is not one line of text, the target
+            exists, or the directory cannot be written.
     """
     import re
 
+    from kb_core._plugins import reserved_names
+
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise KBError(f"plugin name '{name}' must be snake_case (letters, digits, _), starting with a letter")
+        raise KBError(f"plugin name '{name[:60]}' must be snake_case (letters, digits, _), starting with a letter")
+    if len(name) > MAX_NAME:
+        raise KBError(f"plugin name of {len(name)} characters is longer than {MAX_NAME}; choose a shorter name")
+    if name in reserved_names():
+        raise KBError(f"plugin name '{name}' is reserved for mtus-kb's own plugin; choose another name (a plugin may supersede a treatment only by declaring `supersedes:` in its guideline YAML)")
+    title = title if title is not None else name.replace("_", " ").capitalize()
+    if not title.strip() or len(title) > MAX_TITLE or not title.isprintable():
+        raise KBError(f"title must be one line of printable text, 1 to {MAX_TITLE} characters")
     target = directory / f"mtus-kb-{name.replace('_', '-')}"
     if target.exists():
         raise KBError(f"{target} already exists; choose another name or directory")
     today = dt.date.today()
     values = {
-        "name": name, "title": title or name.replace("_", " ").capitalize(), "tier": tier,
+        "name": name, "title": title, "tier": tier,
         "today": today.isoformat(), "year": today.year,
         "core_floor": ".".join(core_version.split(".")[:2]),
-        "kinds": "" if name in existing_kinds else f"\ntreatment_kinds:\n  {name}: {{title: {title or name.replace('_', ' ').capitalize()}}}\n",
+        "title_yaml": _quoted(title), "source_title_yaml": _quoted(f"{title} guideline"),
+        "label_yaml": _quoted(f"{title} guideline ({today.year})"),
+        "description_toml": _quoted(f"{title}: guideline plugin for mtus-kb"),
+        "title_py": title.replace("\\", "\\\\").replace('"', '\\"'),
+        "kinds": "" if name in existing_kinds else f"\ntreatment_kinds:\n  {name}: {{title: {_quoted(title)}}}\n",
     }
     package = target / f"mtus_kb_{name}"
-    (package / "cases").mkdir(parents=True)
-    (target / "tests").mkdir()
+    try:
+        (package / "cases").mkdir(parents=True)
+        (target / "tests").mkdir()
+    except OSError as exc:
+        raise KBError(f"cannot create {target}: {exc.strerror or exc}; choose a directory you can write") from None
     files = {
         target / "pyproject.toml": PYPROJECT,
         target / "README.md": README,
@@ -195,5 +223,8 @@ def new_plugin(name: str, directory: Path, *, title: str | None = None, tier: st
         target / "tests" / f"test_{name}.py": TEST,
     }
     for path, template in files.items():
-        path.write_text(template.format(**values))
+        try:
+            path.write_text(template.format(**values), encoding="utf-8")
+        except OSError as exc:
+            raise KBError(f"cannot write {path}: {exc.strerror or exc}") from None
     return target

@@ -389,23 +389,31 @@ class KnowledgeBase:
                     )
 
     def _run_budgeted(self, plan: tuple[_Step, ...], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
-        """Run the plan under the plugin's time budget (one perf_counter read per criterion;
-        a plan's criteria all come from the plugin that declares the treatment)."""
+        """Run the plan under the plugin's time budget: one perf_counter read per criterion
+        (a plan's criteria all come from the plugin that declares the treatment)."""
         deadline = perf_counter() + limit
+        run = self._run
         results: list[CriterionResult] = []
-        spent_by: str | None = None  # the plugin whose budget ran out
+        append = results.append
         for step in plan:
-            if spent_by == step.plugin:
-                results.append(self._error_result(step, case, f"plugin '{step.plugin}': not run: the plugin used up its time budget of {limit} s for this determination"))
-                continue
-            result = self._run(step, case, strict)
+            append(run(step, case, strict))
             if perf_counter() > deadline:
-                problem = f"evaluator for {step.criterion.id} did not finish within the plugin's time budget of {limit} s"
-                if strict:
-                    raise EvaluatorError(step.plugin, problem, "make the evaluator fast; it must return a kb_core.Finding promptly")
-                result = self._error_result(step, case, f"plugin '{step.plugin}': {problem}")
-                spent_by = step.plugin
-            results.append(result)
+                return self._overran(plan, results, case, strict, limit)
+        return tuple(results)
+
+    def _overran(self, plan: tuple[_Step, ...], results: list[CriterionResult], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
+        """The last criterion run overran the budget: it is an error naming its plugin, and the
+        plugin's criteria after it are not run."""
+        step = plan[len(results) - 1]
+        problem = f"evaluator for {step.criterion.id} did not finish within the plugin's time budget of {limit} s"
+        if strict:
+            raise EvaluatorError(step.plugin, problem, "make the evaluator fast; it must return a kb_core.Finding promptly")
+        results[-1] = self._error_result(step, case, f"plugin '{step.plugin}': {problem}")
+        for later in plan[len(results):]:
+            if later.plugin == step.plugin:
+                results.append(self._error_result(later, case, f"plugin '{later.plugin}': not run: the plugin used up its time budget of {limit} s for this determination"))
+            else:
+                results.append(self._run(later, case, strict))
         return tuple(results)
 
     def _error_result(self, step: _Step, case: Case, reason: str) -> CriterionResult:

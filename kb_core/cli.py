@@ -1,4 +1,4 @@
-"""The ``mtus`` command. Exit codes: 0 ok, 1 invalid input (or a failed check), 2 usage."""
+"""The ``mtus`` command. Exit codes: 0 ok, 1 invalid input, a failed check or an error decision, 2 usage, 130 interrupted."""
 
 from __future__ import annotations
 

@@ -535,6 +535,18 @@ def _treatments_by_kind(gs: GuidelineSet, first_party: Iterable[str] = (_plugins
     for tid, replaced in sorted(gs.supersedes.items()):
         for kind in gs.treatments[tid].requested_as:
             by_kind[kind] = [t for t in by_kind[kind] if t not in replaced]
+    file_owner = {f.path: f.plugin for f in gs.files}
+    for gid, group in sorted(gs.program_groups.items()):
+        plugin = file_owner.get(group.file, _plugins.CORE_PLUGIN)
+        if plugin in first_party:
+            continue
+        for member in group.members:
+            judged_by = [t for t in by_kind.get(member, ()) if owner(t) in first_party]
+            if judged_by:  # it would widen what the first-party treatment counts as a repeat program
+                raise PluginError(
+                    plugin, f"program group '{gid}' names '{member}', which mtus-kb's own treatment '{judged_by[0]}' judges",
+                    "name only your own treatment kinds in a program group",
+                )
     for kind, tids in by_kind.items():
         tids.sort(key=lambda t: (TIER_RANK[treatment_tier(gs, t)], t))
         owned = [t for t in tids if owner(t) in first_party]

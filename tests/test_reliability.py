@@ -202,6 +202,23 @@ def test_r2_g1_an_evaluator_for_another_plugins_criterion_is_refused(tmp_path: P
     assert "aaa_thief" in kb.skipped_plugins and "acupuncture" in kb.plugins
 
 
+def test_r2_g1_a_third_party_program_group_cannot_name_a_first_party_kind(tmp_path: Path) -> None:
+    path = tmp_path / "groups.yaml"
+    path.write_text(
+        "program_groups:\n  my_programs:\n    title: Similar programs\n    members: [work_conditioning, massage]\n"
+        "    citation: {source: cpmtg, section: Anything}\n    verification: {status: K}\n"
+    )
+
+    class Grouper:
+        @kb_core.hookimpl
+        def mtus_guideline_files(self) -> list[Path]:
+            return [path]
+
+    kb = load_first_party(plugins=[("aaa_groups", Grouper())])
+    assert "program group 'my_programs' names 'work_conditioning'" in kb.skipped_plugins["aaa_groups"]
+    assert kb.relation("work_conditioning", "same_or_similar_program") == load_first_party().relation("work_conditioning", "same_or_similar_program")
+
+
 class _FakeDist:
     def __init__(self, name: str) -> None:
         self.name, self.version = name, "6.6.6"

@@ -88,6 +88,16 @@ def test_r1_nan_frequency_without_quantity_is_a_case_error_for_a_mapping_too(kb:
         kb.evaluate(case)
 
 
+@pytest.mark.parametrize("request_facts", [
+    {"frequency_per_week": 1e308, "duration_weeks": 10},  # the product overflowed to inf: OverflowError
+    {"quantity": 10**40},
+    {"quantity": 5, "unit": "hours", "hours_per_day": 1e300},
+])
+def test_r1_numbers_out_of_range_are_case_errors(kb: kb_core.KnowledgeBase, request_facts: dict[str, Any]) -> None:
+    with pytest.raises(kb_core.CaseError, match="greater than the maximum"):
+        kb.evaluate({"dates": {"request": "2015-03-02"}, "request": {"treatment": "acupuncture", **request_facts}})
+
+
 def test_r1_json_output_never_contains_nan(kb: kb_core.KnowledgeBase) -> None:
     det = kb.evaluate(SEED)
     result = det.results[0]._replace(facts={"ratio": float("nan"), "limit": float("inf")})

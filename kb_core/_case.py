@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kb_core._schemas import validate
-from kb_core._yaml import line_of, read_document
+from kb_core._yaml import CASE_LIMITS, check_document, line_of, read_document
 from kb_core.errors import CaseError
 
 Date = dt.date
@@ -311,6 +311,7 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
     """
     case_id = data.get("case_id") if isinstance(data, Mapping) else None
     where_file = str(path) if path is not None else (f"<case {case_id}>" if isinstance(case_id, str) and case_id else "<case>")
+    check_document(data, where_file, CaseError, CASE_LIMITS)  # NaN/inf, depth and sizes: what the schema cannot say
     validate(data, "case", where_file, CaseError)
 
     def date_at(*location: Any) -> Date | None:

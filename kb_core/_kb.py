@@ -6,14 +6,17 @@ then only walks a precomputed plan per (treatment, guideline version).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import signal
-import threading
+import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from dataclasses import dataclass
+from importlib.metadata import entry_points as _entry_points
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import pluggy
@@ -22,6 +25,7 @@ from kb_core import _plugins
 from kb_core._case import Case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
 from kb_core._schemas import case_list_paths
+from kb_core._yaml import data_files
 from kb_core._model import (
     Criterion,
     CriterionResult,
@@ -33,7 +37,10 @@ from kb_core._model import (
     SourceVersion,
     Status,
 )
-from kb_core.errors import CaseError, EvaluatorError, KBError, LocatedError, PluginError
+from kb_core.errors import CaseError, EvaluatorError, GuidelineError, KBError, LocatedError, PluginError
+
+GUIDELINES_ENV = "MTUS_GUIDELINES"  # a directory of guideline files that replace/extend the installed ones
+ALLOW_SUPERSEDE_ENV = "MTUS_ALLOW_SUPERSEDE"  # comma-separated plugin names allowed to supersede under strict loading
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,35 +60,73 @@ class _Step:
     definitions: tuple[str, ...] = ()  # definitions the criterion uses, cited by the request date
 
 
-class _Deadline(BaseException):
-    """Raised inside a hung evaluator by SIGALRM; a BaseException so that a plugin's
-    own ``except Exception`` cannot swallow it."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Deadline
-
-
-def _alarm_available() -> bool:
-    """Time limits use SIGALRM: only on Unix, in the main thread, and only where nobody
-    else installed a SIGALRM handler (we never replace a host application's handler)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        return False
-    current = signal.getsignal(signal.SIGALRM)
-    if current is _on_alarm:
-        return True
-    if current in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGALRM, _on_alarm)
-        return True
-    return False
-
-
 # Enum member lookups are slow on the hot path; bind them once.
 _ERROR = Status.ERROR
 _NOT_DOCUMENTED = Status.NOT_DOCUMENTED
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
 _NOT_MET, _NOT_APPLICABLE = Status.NOT_MET, Status.NOT_APPLICABLE
 _VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
+_FACT_SCALARS = (str, int, bool, type(None))
+_MAX_FACT_DEPTH = 6
+
+
+def _check_fact(value: Any, depth: int = 0) -> None:
+    """A fact a plugin reports must render as JSON and text: plain data, finite numbers."""
+    if isinstance(value, _FACT_SCALARS):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"fact value {value} is not a finite number")
+        return
+    if isinstance(value, (dt.date, Status, Decision)):
+        return
+    if depth < _MAX_FACT_DEPTH and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):  # e.g. a PriorTreatment from the case: rendered field by field
+            _check_fact(getattr(value, f.name), depth + 1)
+        return
+    if depth < _MAX_FACT_DEPTH and isinstance(value, (list, tuple)):
+        for item in value:
+            _check_fact(item, depth + 1)
+        return
+    if depth < _MAX_FACT_DEPTH and isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"fact key {_plugins.describe(key, 40)!r} is not text")
+            _check_fact(item, depth + 1)
+        return
+    raise TypeError(f"fact value of type {type(value).__name__} is not plain data (text, number, yes/no, date, list, mapping)")
+
+
+def _check_finding(finding: Any) -> Status:
+    """The contract of an evaluator's result; anything else is that plugin's error."""
+    if type(finding) is not Finding:
+        raise TypeError(f"returned {_plugins.describe(finding, 80)}, not a Finding")
+    status, reason, approvable, facts = finding
+    if type(status) is not Status or status is _ERROR:  # "met" (a str) would pass a set lookup
+        raise TypeError(f"returned status {_plugins.describe(status, 40)!r}; build the Finding with Finding.met/not_met/not_documented/not_applicable")
+    if type(reason) is not str or not reason:
+        raise TypeError(f"returned reason {_plugins.describe(reason, 40)!r}; give the reason as non-empty text")
+    if approvable is not None and (type(approvable) is not int or approvable < 0):
+        raise TypeError(f"returned approvable={_plugins.describe(approvable, 40)!r}; it must be a whole number of visits (0 or more) or None")
+    if facts is not None:
+        if not isinstance(facts, Mapping):
+            raise TypeError(f"returned facts of type {type(facts).__name__}, not a mapping")
+        _check_fact(facts)
+    return status
+
+
+def _check_outcome(outcome: Any, requested: int | None) -> tuple[Decision, int | None, str]:
+    """The contract of a combine hook's result: (Decision, approved quantity, summary)."""
+    if not (type(outcome) is tuple and len(outcome) == 3):
+        raise TypeError(f"returned {_plugins.describe(outcome, 80)}, not (Decision, approved_quantity, summary) or None")
+    decision, approved, summary = outcome
+    if type(decision) is not Decision:
+        raise TypeError(f"returned decision {_plugins.describe(decision, 40)!r}, not a kb_core.Decision")
+    if approved is not None and (type(approved) is not int or approved < 0 or (requested is not None and approved > requested)):
+        raise ValueError(f"returned approved quantity {_plugins.describe(approved, 40)!r}; it must be a whole number from 0 to the {requested} requested, or None")
+    if type(summary) is not str or not summary:
+        raise TypeError(f"returned summary {_plugins.describe(summary, 40)!r}, not non-empty text")
+    return decision, approved, summary
 
 
 def _walk(obj: Any, names: tuple[str, ...]) -> Any:
@@ -114,6 +159,18 @@ def _fact_reader(path: str) -> Callable[[Any], Any]:
     return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
 
 
+def _line_in_file(path: str | None, location: tuple[str | int, ...]) -> int | None:
+    """The line of ``location`` in the case file, for an error message (error path only)."""
+    if path is None:
+        return None
+    from kb_core._yaml import line_of, read_document
+
+    try:
+        return line_of(read_document(path, CaseError), location)
+    except (KBError, OSError):
+        return None
+
+
 class KnowledgeBase:
     """Guidelines, their graph and the evaluators bound to their criteria.
 
@@ -134,14 +191,39 @@ class KnowledgeBase:
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         self._graph: Any = None
         self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
-        # Seconds the evaluators of one determination may run in all (None: no limit). The
-        # evaluator running when it runs out is reported as an error naming its plugin, and
-        # the criteria after it get a fresh allowance.
+        self.unknown_disabled: tuple[str, ...] = ()  # names given to disable that no plugin has
+        # Seconds one plugin's evaluators and combine hook may take for one determination
+        # (None: no limit). Checked cooperatively with perf_counter after each call: the call
+        # that overran is reported as an error naming its plugin and the plugin's later
+        # criteria are not run. A call that never returns is not interrupted: a host that
+        # must survive one runs evaluate in a worker with its own timeout (see docs/plugins.md).
         self.time_limit: float | None = 2.0
-        self._by_kind = _treatments_by_kind(guidelines)
+        first_party = {name for name, record in plugins.items() if record.first_party}
+        self._by_kind = _treatments_by_kind(guidelines, first_party)
         self._era = _Era.read(guidelines)
         self._definition_cites: dict[tuple[str, dt.date], str] = {}
+        # "<superseded> superseded by <treatment> (plugin, file:line)", shown in every receipt
+        self.supersessions: tuple[str, ...] = tuple(
+            f"{old} superseded by {tid} (plugin '{guidelines.treatment_plugin.get(tid, '?')}', "
+            f"{guidelines.treatments[tid].file}:{guidelines.treatments[tid].line})"
+            for tid, olds in sorted(guidelines.supersedes.items()) for old in olds
+        )
+        self._combiners = self._combine_chains(manager)
         self.digest = self._digest()
+
+    def _combine_chains(self, manager: pluggy.PluginManager) -> dict[str, tuple[tuple[str, Any], ...]]:
+        """Treatment -> the combine hooks that may decide it: its own plugin's, then kb_core's.
+        A plugin's combine hook never sees another plugin's treatments."""
+        impls = {impl.plugin_name: impl for impl in manager.hook.mtus_combine.get_hookimpls()}
+        core = impls.get(_plugins.CORE_PLUGIN)
+        chains: dict[str, tuple[tuple[str, Any], ...]] = {}
+        for tid in self.guidelines.treatments:
+            owner = self.guidelines.treatment_plugin.get(tid, _plugins.CORE_PLUGIN)
+            chain = [(owner, impls[owner])] if owner in impls and owner != _plugins.CORE_PLUGIN else []
+            if core is not None:
+                chain.append((_plugins.CORE_PLUGIN, core))
+            chains[tid] = tuple(chain)
+        return chains
 
     # ------------------------------------------------------------ identity
 
@@ -301,14 +383,11 @@ class KnowledgeBase:
             return self._unavailable(case, treatment, version, on, chosen_by, ())
         if not plan:
             return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
-        guarded = self.time_limit is not None and _alarm_available()
-        if guarded:
-            signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
-        try:
-            results = tuple(self._run(step, case, strict, guarded) for step in plan)
-        finally:
-            if guarded:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+        limit = self.time_limit
+        if limit is None:
+            results = tuple([self._run(step, case, strict) for step in plan])
+        else:
+            results = self._run_budgeted(plan, case, strict, limit)
         decided = self._combine(treatment, results, case, strict)
         decision, approved, summary = decided
         if licensed and not _decided_by_encoded_text(decision, results):
@@ -334,7 +413,7 @@ class KnowledgeBase:
         if treatment not in gs.treatment_kinds:
             raise CaseError(
                 f"unknown treatment '{treatment}'",
-                path=case.path, where="request.treatment",
+                path=case.path, line=_line_in_file(case.path, ("request", "treatment")), where="request.treatment",
                 fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))} (criteria are encoded for {', '.join(sorted(self._by_kind))})",
             )
         for key, listed in (("prior_treatments", case.prior_treatments), ("concurrent_treatments", case.concurrent_treatments)):
@@ -342,16 +421,52 @@ class KnowledgeBase:
                 if other.treatment not in gs.treatment_kinds:
                     raise CaseError(
                         f"unknown treatment kind '{other.treatment}'",
-                        path=case.path, where=f"{key}[{index}].treatment",
+                        path=case.path, line=_line_in_file(case.path, (key, index, "treatment")), where=f"{key}[{index}].treatment",
                         fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
                     )
 
-    def _run(self, step: _Step, case: Case, strict: bool, guarded: bool) -> CriterionResult:
+    def _run_budgeted(self, plan: tuple[_Step, ...], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
+        """Run the plan under the plugin's time budget: one perf_counter read per criterion
+        (a plan's criteria all come from the plugin that declares the treatment)."""
+        deadline = perf_counter() + limit
+        run = self._run
+        results: list[CriterionResult] = []
+        append = results.append
+        for step in plan:
+            append(run(step, case, strict))
+            if perf_counter() > deadline:
+                return self._overran(plan, results, case, strict, limit)
+        return tuple(results)
+
+    def _overran(self, plan: tuple[_Step, ...], results: list[CriterionResult], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
+        """The last criterion run overran the budget: it is an error naming its plugin, and the
+        plugin's criteria after it are not run."""
+        step = plan[len(results) - 1]
+        problem = f"evaluator for {step.criterion.id} did not finish within the plugin's time budget of {limit} s"
+        if strict:
+            raise EvaluatorError(step.plugin, problem, "make the evaluator fast; it must return a kb_core.Finding promptly")
+        results[-1] = self._error_result(step, case, f"plugin '{step.plugin}': {problem}")
+        for later in plan[len(results):]:
+            if later.plugin == step.plugin:
+                results.append(self._error_result(later, case, f"plugin '{later.plugin}': not run: the plugin used up its time budget of {limit} s for this determination"))
+            else:
+                results.append(self._run(later, case, strict))
+        return tuple(results)
+
+    def _error_result(self, step: _Step, case: Case, reason: str) -> CriterionResult:
+        criterion = step.criterion
+        return CriterionResult(
+            criterion.id, criterion.title, _ERROR, reason, step.citation, step.tier, criterion.role,
+            step.params, {path: read(case) for path, read in step.fact_readers}, step.verification,
+            None, None, step.plugin, True,
+        )
+
+    def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
             finding = Finding.not_applicable(f"applies to {', '.join(sorted(step.regions))} only")
             status = finding.status
         else:
-            finding, status = self._call(step, case, strict, guarded)
+            finding, status = self._call(step, case, strict)
         facts = {path: read(case) for path, read in step.fact_readers}
         if finding.facts:
             facts.update(finding.facts)
@@ -367,39 +482,47 @@ class KnowledgeBase:
             criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,
         )
 
-    def _call(self, step: _Step, case: Case, strict: bool, guarded: bool) -> tuple[Finding, Status]:
+    def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
         try:
             finding = step.evaluator.func(case, step.params)
-            status = finding.status if type(finding) is Finding else None
-            if status not in _VALID:
-                raise TypeError(f"returned {finding!r:.80}, not a Finding")
-            return finding, status  # type: ignore[return-value]
-        except _Deadline:
-            problem = f"evaluator for {step.criterion.id} did not finish within {self.time_limit} s"
-            if guarded:  # the next criterion gets a full time limit of its own
-                signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
+            return finding, _check_finding(finding)
+        except SystemExit as exc:  # a plugin must not end the host process: its own error
+            problem = f"evaluator for {step.criterion.id} called sys.exit({_plugins.describe(exc.code, 40)})"
             cause: BaseException | None = None
+        except KeyboardInterrupt as exc:  # the user's (or the plugin's) interrupt stops evaluation, named
+            exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {step.criterion.id}")
+            raise
         except Exception as exc:
-            problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {exc}"
+            problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {_plugins.describe(exc)}"
             cause = exc
         if strict:
             raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding promptly") from cause
         return Finding(_ERROR, f"plugin '{step.plugin}': {problem}"), _ERROR
 
     def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case, strict: bool) -> tuple[Decision, int | None, str]:
+        """Ask the treatment's own plugin's combine hook, then kb_core's default. A result
+        outside the contract, an exception (SystemExit too) or an overrun of the time
+        budget is an error naming that plugin, never another plugin's decision."""
         offered = {"treatment": treatment, "results": results, "case": case}
-        for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first
+        for plugin, impl in self._combiners[treatment]:
+            started = perf_counter()
             try:
                 outcome = impl.function(**{name: offered[name] for name in impl.argnames})
-                if outcome is not None and not (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], Decision)):
-                    raise TypeError(f"returned {outcome!r:.80}, not (Decision, approved_quantity, summary) or None")
-            except Exception as exc:
-                problem = f"mtus_combine failed: {type(exc).__name__}: {exc}"
+                if outcome is None:
+                    continue
+                checked = _check_outcome(outcome, case.request.implied_quantity)
+                if self.time_limit is not None and plugin != _plugins.CORE_PLUGIN and perf_counter() - started > self.time_limit:
+                    raise TimeoutError(f"took longer than the plugin's time budget of {self.time_limit} s")
+                return checked
+            except KeyboardInterrupt as exc:
+                exc.add_note(f"while plugin '{plugin}' ran mtus_combine for {treatment}")
+                raise
+            except (Exception, SystemExit) as exc:
+                detail = f"called sys.exit({_plugins.describe(exc.code, 40)})" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {_plugins.describe(exc)}"
+                problem = f"mtus_combine failed: {detail}"
                 if strict:
-                    raise PluginError(impl.plugin_name, problem, "return (Decision, approved_quantity, summary) or None") from exc
-                return Decision.ERROR, None, f"No decision: plugin '{impl.plugin_name}': {problem}."
-            if outcome is not None:
-                return outcome  # type: ignore[no-any-return]
+                    raise PluginError(plugin, problem, "return (Decision, approved_quantity, summary) or None") from (exc if isinstance(exc, Exception) else None)
+                return Decision.ERROR, None, f"No decision: plugin '{plugin}': {problem}."
         raise PluginError(_plugins.CORE_PLUGIN, "no mtus_combine implementation answered")
 
     def _receipt(self, version: SourceVersion | None, chosen_by: str) -> Receipt:
@@ -410,6 +533,7 @@ class KnowledgeBase:
             version_chosen_by=chosen_by,
             knowledge_base_digest=self.digest,
             plugins={name: record.version for name, record in sorted(self.plugins.items())},
+            supersessions=self.supersessions,
         )
 
     def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
@@ -534,29 +658,67 @@ def treatment_tier(gs: GuidelineSet, treatment: str) -> str:
     return min(tiers, key=TIER_RANK.__getitem__)
 
 
-def _treatments_by_kind(gs: GuidelineSet) -> dict[str, list[str]]:
+def _treatments_by_kind(gs: GuidelineSet, first_party: Iterable[str] = (_plugins.CORE_PLUGIN,)) -> dict[str, list[str]]:
     """Request kind -> treatments that judge it, best evidence tier first.
 
+    Ownership is by data, never by name or load order: a treatment that declares
+    ``supersedes: [x]`` replaces ``x`` for the kinds it judges; otherwise a third-party
+    treatment may judge a kind a first-party treatment judges only at a lower evidence tier
+    (it then judges only dates no first-party text governs).
+
     Raises:
-        PluginError: two treatments of the same tier govern the same kind on some date
-            (a real conflict, reported rather than resolved by load order).
+        PluginError: naming the third-party plugin when one would judge a first-party kind at
+            the same or a higher tier without superseding it; else naming the later of two
+            treatments of the same tier that govern the same kind on some date.
     """
+    first_party = frozenset(first_party)
+    owner = gs.treatment_plugin.get
     by_kind: dict[str, list[str]] = {}
     for tid, treatment in sorted(gs.treatments.items()):
         for kind in treatment.requested_as:
             by_kind.setdefault(kind, []).append(tid)
+    for tid, replaced in sorted(gs.supersedes.items()):
+        for kind in gs.treatments[tid].requested_as:
+            by_kind[kind] = [t for t in by_kind[kind] if t not in replaced]
+    file_owner = {f.path: f.plugin for f in gs.files}
+    for gid, group in sorted(gs.program_groups.items()):
+        plugin = file_owner.get(group.file, _plugins.CORE_PLUGIN)
+        if plugin in first_party:
+            continue
+        for member in group.members:
+            judged_by = [t for t in by_kind.get(member, ()) if owner(t) in first_party]
+            if judged_by:  # it would widen what the first-party treatment counts as a repeat program
+                raise PluginError(
+                    plugin, f"program group '{gid}' names '{member}', which mtus-kb's own treatment '{judged_by[0]}' judges",
+                    "name only your own treatment kinds in a program group",
+                )
     for kind, tids in by_kind.items():
         tids.sort(key=lambda t: (TIER_RANK[treatment_tier(gs, t)], t))
+        owned = [t for t in tids if owner(t) in first_party]
+        for tid in tids:
+            if owner(tid) in first_party:
+                continue
+            for theirs in owned:
+                if TIER_RANK[treatment_tier(gs, tid)] <= TIER_RANK[treatment_tier(gs, theirs)]:
+                    raise PluginError(
+                        owner(tid) or "?",
+                        f"treatment '{tid}' would judge '{kind}' requests at tier {treatment_tier(gs, tid)}, which mtus-kb's own "
+                        f"treatment '{theirs}' (plugin '{owner(theirs)}') judges at tier {treatment_tier(gs, theirs)}",
+                        f"declare `supersedes: [{theirs}]` under treatments.{tid} in {gs.treatments[tid].file} to replace it "
+                        "(shown in every receipt; strict loading needs the plugin allowed by name), or judge a kind of your own",
+                    )
         for i, first in enumerate(tids):
             for second in tids[i + 1:]:
                 if treatment_tier(gs, first) != treatment_tier(gs, second):
                     continue
                 overlap = _overlapping(gs, first, second)
                 if overlap:
+                    if owner(second) in first_party and owner(first) not in first_party:
+                        first, second = second, first  # blame the third party, whatever the names
                     raise PluginError(
-                        gs.criterion_plugin.get(gs.treatments[second].criteria[0], "?"),
+                        owner(second) or "?",
                         f"treatment '{second}' and treatment '{first}' (plugin "
-                        f"'{gs.criterion_plugin.get(gs.treatments[first].criteria[0], '?')}') both judge '{kind}' requests "
+                        f"'{owner(first) or '?'}') both judge '{kind}' requests "
                         f"at tier {treatment_tier(gs, first)} under overlapping versions {overlap}",
                         "give them different evidence tiers or non-overlapping effective dates, or disable one plugin",
                     )
@@ -574,17 +736,22 @@ def _overlapping(gs: GuidelineSet, first: str, second: str) -> tuple[str, str] |
     return None
 
 
-def _bind_evaluators(gs: GuidelineSet, manager: pluggy.PluginManager) -> dict[str, tuple[Evaluator, str]]:
+def _bind_evaluators(gs: GuidelineSet, manager: pluggy.PluginManager, timeout: float | None = None) -> dict[str, tuple[Evaluator, str]]:
     bound: dict[str, tuple[Evaluator, str]] = {}
-    for plugin, evaluators in _plugins.call_each(manager, "mtus_evaluators"):
+    for plugin, evaluators in _plugins.call_each(manager, "mtus_evaluators", timeout=timeout):
         if evaluators is None:
             continue
+        if isinstance(evaluators, (str, bytes)) or not isinstance(evaluators, Iterable):
+            raise PluginError(plugin, f"mtus_evaluators returned {_plugins.describe(evaluators, 60)}, not a list", "return a list of @kb_core.evaluator functions")
         for item in evaluators:
             if not isinstance(item, Evaluator):
-                raise PluginError(plugin, f"mtus_evaluators returned {item!r:.60}, not an Evaluator", "decorate the function with @kb_core.evaluator('<criterion id>')")
+                raise PluginError(plugin, f"mtus_evaluators returned {_plugins.describe(item, 60)}, not an Evaluator", "decorate the function with @kb_core.evaluator('<criterion id>')")
             cid = item.criterion_id
             if cid not in gs.criteria:
                 raise PluginError(plugin, f"evaluator for unknown criterion '{cid}'", "declare the criterion in the plugin's guideline YAML or fix the id")
+            owner = gs.criterion_plugin.get(cid)
+            if owner != plugin and owner != _plugins.CORE_PLUGIN:
+                raise PluginError(plugin, f"evaluator for criterion '{cid}', which plugin '{owner}' declares", "judge only the criteria your own guideline files declare")
             if cid in bound:
                 raise PluginError(plugin, f"second evaluator for '{cid}' (the first comes from plugin '{bound[cid][1]}')", "keep one evaluator per criterion")
             bound[cid] = (item, plugin)
@@ -604,6 +771,8 @@ def load(
     plugins: Iterable[tuple[str, object]] = (),
     entry_points: bool = True,
     strict: bool = False,
+    guidelines: str | Path | None = None,
+    allow_supersede: Iterable[str] = (),
 ) -> KnowledgeBase:
     """Load the knowledge base: installed plugins, their guideline files, the graph.
 
@@ -616,7 +785,15 @@ def load(
         disable: plugin names to skip (also ``MTUS_DISABLE_PLUGINS=a,b``).
         plugins: extra ``(name, module)`` plugins to register, e.g. in tests.
         entry_points: set False to load only kb_core's defaults and ``plugins``.
-        strict: raise on a broken plugin instead of leaving it out.
+        strict: raise on a broken plugin instead of leaving it out, and on a treatment
+            that supersedes another unless its plugin is in ``allow_supersede``.
+        guidelines: a directory of guideline files (also ``MTUS_GUIDELINES``): each
+            replaces the installed file of the same name, the others are added. For
+            guideline authors; a broken file there is an error.
+        allow_supersede: plugin names allowed to supersede a treatment under ``strict``
+            (also ``MTUS_ALLOW_SUPERSEDE=a,b``).
+
+    A first-party plugin (shipped with mtus-kb) is never left out: its errors raise.
 
     Raises:
         GuidelineError: a guideline file is malformed (names file, line, key, fix).
@@ -630,31 +807,58 @@ def load(
         True
     """
     plugins = list(plugins)
+    disable = list(disable)
+    if guidelines is None and os.environ.get(GUIDELINES_ENV, "").strip():
+        guidelines = os.environ[GUIDELINES_ENV].strip()
+    allowed = {*allow_supersede, *(n.strip() for n in os.environ.get(ALLOW_SUPERSEDE_ENV, "").split(",") if n.strip())}
     skipped: dict[str, str] = {}
     while True:
+        refused: dict[str, str] = {}
         try:
-            kb = _load_once([*disable, *skipped], plugins, entry_points)
+            kb = _load_once([*disable, *skipped], plugins, entry_points, refused, strict, guidelines)
+            if strict:
+                for tid in sorted(kb.guidelines.supersedes):
+                    plugin = kb.guidelines.treatment_plugin.get(tid, "?")
+                    if plugin not in allowed:
+                        raise PluginError(
+                            plugin, f"treatment '{tid}' supersedes {', '.join(kb.guidelines.supersedes[tid])}, which strict loading refuses",
+                            f"allow it by name (mtus --allow-supersede {plugin}, {ALLOW_SUPERSEDE_ENV}={plugin}) or disable the plugin",
+                        )
         except KBError as exc:
             culprit = getattr(exc, "plugin", None)
-            if strict or culprit in (None, _plugins.CORE_PLUGIN) or culprit in skipped:
-                raise
+            if strict or culprit in (None, _plugins.CORE_PLUGIN) or culprit in skipped or culprit in _plugins.reserved_names():
+                raise  # kb_core's data and the first-party plugins are never left out
             skipped[culprit] = str(exc)
             continue
-        kb.skipped_plugins = skipped
+        kb.skipped_plugins = {**refused, **skipped}
+        known = {ep.name for ep in _entry_points(group=_plugins.ENTRY_POINT_GROUP)} | {name for name, _ in plugins}
+        kb.unknown_disabled = tuple(sorted({name for name in disable if name not in known}))
         return kb
 
 
-def _load_once(disable: Iterable[str], plugins: Iterable[tuple[str, object]], entry_points: bool) -> KnowledgeBase:
+def _load_once(
+    disable: Iterable[str], plugins: Iterable[tuple[str, object]], entry_points: bool,
+    refused: dict[str, str] | None = None, strict: bool = False, directory: str | Path | None = None,
+) -> KnowledgeBase:
     from kb_core.graph import build_graph
 
-    manager, records = _plugins.build_manager(disable, plugins, entry_points)
+    manager, records = _plugins.build_manager(disable, plugins, entry_points, refused, strict)
+    timeout = _plugins.load_timeout()
     files: list[tuple[str, Any]] = []
-    # kb_core's shared data first, so a clash is blamed on the plugin that repeats it.
-    for plugin, contributed in sorted(_plugins.call_each(manager, "mtus_guideline_files"), key=lambda pc: pc[0] != _plugins.CORE_PLUGIN):
-        for item in contributed or ():
+    # kb_core's shared data first, then the first-party plugins', then third parties': a
+    # clash (an id declared twice) is blamed on the plugin that repeats it, whatever its name.
+    contributions = _plugins.call_each(manager, "mtus_guideline_files", timeout=timeout)
+    for plugin, contributed in sorted(contributions, key=lambda pc: (pc[0] != _plugins.CORE_PLUGIN, not records[pc[0]].first_party)):
+        if contributed is None:
+            continue
+        if isinstance(contributed, (str, bytes)) or not isinstance(contributed, Iterable):
+            raise PluginError(plugin, f"mtus_guideline_files returned {_plugins.describe(contributed, 60)}, not a list", "return a list of pathlib.Path or importlib.resources Traversable objects")
+        for item in contributed:
             if not hasattr(item, "read_bytes"):
-                raise PluginError(plugin, f"mtus_guideline_files returned {item!r:.60}", "return pathlib.Path or importlib.resources Traversable objects")
+                raise PluginError(plugin, f"mtus_guideline_files returned {_plugins.describe(item, 60)}", "return pathlib.Path or importlib.resources Traversable objects")
             files.append((plugin, item))
+    if directory is not None:
+        files = _with_directory(files, Path(directory))
     try:
         guidelines = load_guidelines(files)
         graph = build_graph(guidelines)
@@ -662,6 +866,30 @@ def _load_once(disable: Iterable[str], plugins: Iterable[tuple[str, object]], en
         owners = {display_path(item): plugin for plugin, item in files}
         exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
         raise
-    kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager))
+    kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager, timeout))
     kb._graph = graph
     return kb
+
+
+def _with_directory(files: list[tuple[str, Any]], directory: Path) -> list[tuple[str, Any]]:
+    """The installed guideline files with those in ``directory`` put in: a file replaces the
+    installed file of the same name (and keeps its plugin), any other is added as kb_core's."""
+    if not directory.is_dir():
+        raise GuidelineError("not a directory", path=directory, fix=f"point --guidelines / {GUIDELINES_ENV} at a directory of guideline YAML files")
+    given = data_files([directory])
+    if not given:
+        raise GuidelineError("no .yaml, .yml or .json files here", path=directory, fix="put the guideline files in the directory")
+    by_name: dict[str, list[str]] = {}
+    for plugin, item in files:
+        by_name.setdefault(item.name, []).append(plugin)
+    replacing = {path.name: path for path in given}
+    for path in given:
+        owners = by_name.get(path.name, [])
+        if len(owners) > 1:
+            raise GuidelineError(
+                f"several installed plugins ship a file named {path.name} ({', '.join(sorted(owners))})", path=path,
+                fix="rename the file in the directory, or disable all but one of those plugins",
+            )
+    out = [(plugin, replacing.get(item.name, item)) for plugin, item in files]  # in place: load order is kept
+    out += [(_plugins.CORE_PLUGIN, path) for path in given if path.name not in by_name]
+    return out

@@ -28,7 +28,7 @@ from kb_core._model import (
     Verification,
 )
 from kb_core._schemas import case_fact_paths, schema, validate
-from kb_core._yaml import LocatedDict, line_of, parse_bytes
+from kb_core._yaml import GUIDELINE_LIMITS, LocatedDict, check_document, line_of, parse_bytes
 from kb_core.errors import GraphError, GuidelineError
 
 
@@ -74,6 +74,10 @@ class GuidelineSet:
     criterion_plugin: dict[str, str] = field(default_factory=dict)
     # semantic version of the first-party knowledge base (common.yaml's kb_version)
     kb_version: str | None = None
+    # treatment id -> plugin that contributed its file (the plugin whose combine hook decides it)
+    treatment_plugin: dict[str, str] = field(default_factory=dict)
+    # treatment id -> the treatments it explicitly supersedes (``supersedes:`` in its YAML)
+    supersedes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _date(text: str | None, path: str, line: int | None, where: str) -> dt.date | None:
@@ -288,6 +292,11 @@ class _FileReader:
             self.into.criterion_plugin[cid] = self.plugin
             criterion_ids.append(cid)
 
+        self.into.treatment_plugin[tid] = self.plugin
+        if node.get("supersedes"):
+            for index, other in enumerate(node["supersedes"]):
+                self.refer("treatment", other, *loc, "supersedes", index)
+            self.into.supersedes[tid] = tuple(node["supersedes"])
         self.into.treatments[tid] = Treatment(
             tid, node["title"], requested_as, tuple(node["governed_by"]), tuple(node.get("requires_prior_trial_of", ())),
             tuple(criterion_ids), tuple(param_ids), self.path, self.line(*loc),
@@ -296,7 +305,10 @@ class _FileReader:
 
 def read_guideline_document(raw: bytes, path: str) -> LocatedDict:
     """Parse and schema-check one guideline file (no cross-file checks)."""
+    if len(raw) > GUIDELINE_LIMITS.max_bytes:
+        raise GuidelineError(f"the file is larger than {GUIDELINE_LIMITS.max_bytes} bytes", path=path, fix="split it into several files")
     document = parse_bytes(raw, path, GuidelineError)
+    check_document(document, path, GuidelineError, GUIDELINE_LIMITS)
     if not isinstance(document, dict):
         raise GuidelineError(
             "the file must be a mapping at the top level", path=path, line=1,
@@ -337,6 +349,7 @@ def _check_references(into: GuidelineSet) -> None:
         "treatment kind": into.treatment_kinds,
         "parameter": into.parameters,
         "criterion": into.criteria,
+        "treatment": into.treatments,
     }
     for path, line, where, kind, target in into.references:
         if target not in known[kind]:

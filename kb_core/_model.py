@@ -311,6 +311,8 @@ class Receipt:
     version_chosen_by: str
     knowledge_base_digest: str
     plugins: Mapping[str, str]
+    # Treatments replaced by an explicit ``supersedes:`` declaration, in the whole knowledge base
+    supersessions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

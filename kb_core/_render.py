@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import math
+import re
 import textwrap
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +18,31 @@ from kb_core._model import CriterionResult, Determination, Status
 _SCALARS = (str, int, float, bool, type(None))
 
 
+# Lone surrogates cannot be encoded as UTF-8; other control characters would act on a terminal.
+_UNSAFE_JSON = re.compile("[\ud800-\udfff]")
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates and control characters (except newline and tab)
+    written as ``\\uXXXX``/``\\xXX`` escapes: printable and encodable for any input."""
+    return _UNSAFE_TEXT.sub(_escape, text) if not text.isascii() or not text.isprintable() else text
+
+
+def safe_json(text: str) -> str:
+    """JSON text whose lone surrogates are written as ``\\uXXXX`` escapes (still the same
+    JSON value, but encodable as UTF-8)."""
+    return text if text.isascii() else _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or Infinity; the loader refuses them in inputs
     if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, enum.Enum):
@@ -29,7 +55,7 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return value
+    return repr(value)  # never reached for checked results; keeps the output JSON whatever comes in
 
 
 def _result(r: CriterionResult) -> dict[str, Any]:
@@ -58,13 +84,13 @@ def determination_dict(det: Determination) -> dict[str, Any]:
         "approved_quantity": det.approved_quantity,
         "decisive_criteria": list(det.decisive),
         "criteria": [_result(r) for r in det.results],
-        "receipt": _plain(det.receipt),
+        "receipt": {k: v for k, v in _plain(det.receipt).items() if k != "supersessions" or v},
     }
 
 
 def determination_json(det: Determination) -> str:
     """Canonical JSON: same determination, same bytes."""
-    return json.dumps(determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return safe_json(json.dumps(determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)) + "\n"
 
 
 _LABEL = {
@@ -106,4 +132,5 @@ def determination_text(det: Determination) -> str:
     if any(res.verification not in ("V", "D") for res in det.results):
         lines += ["", "[V] verified against the source, [D] as quoted in IMR decisions; [K]/[U] not yet checked against the guideline text."]
     lines += ["", f"Receipt: mtus-kb {r.package_version}; knowledge base sha256 {r.knowledge_base_digest}", f"         plugins: {plugins}"]
-    return "\n".join(lines) + "\n"
+    lines += [f"         SUPERSEDED: {item}" for item in r.supersessions]
+    return safe_text("\n".join(lines) + "\n")

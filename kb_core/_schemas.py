@@ -29,7 +29,11 @@ def _validator(name: str) -> Any:
 
     cls = jsonschema.validators.validator_for(schema(name))
     cls.check_schema(schema(name))
-    return cls(schema(name))
+    # JSON Schema counts 10.0 as an integer; counts here are whole numbers written as such.
+    strict_integers = cls.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(cls, type_checker=strict_integers)(schema(name))
 
 
 def _allowed_keys(subschema: dict[str, Any]) -> str:

@@ -8,7 +8,9 @@ validate against the same JSON Schema.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +45,10 @@ _StrictLoader.yaml_implicit_resolvers = {
 
 
 def _compose_node(self: _StrictLoader, parent: Any, index: Any) -> Any:
-    if self.check_event(yaml.AliasEvent):
-        event = self.peek_event()
+    event = self.peek_event()
+    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
         raise yaml.MarkedYAMLError(
-            problem="anchors and aliases (*name) are not allowed; write the value out",
+            problem="anchors and aliases (&name, *name) are not allowed; write the value out",
             problem_mark=event.start_mark,
         )
     return yaml.SafeLoader.compose_node(self, parent, index)
@@ -128,13 +130,70 @@ def _parse_json(text: str, path: str | Path, error: type[LocatedError]) -> Any:
         raise error("nesting is too deep", path=path, fix="flatten the document") from None
 
 
-def read_document(path: str | Path, error: type[LocatedError]) -> Any:
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on one input document, checked before and after parsing: the reader's time and
+    memory stay proportional to inputs of a sensible size."""
+
+    max_bytes: int
+    max_depth: int = 24
+    max_items: int = 2_000  # entries of any one list or mapping
+    max_text: int = 20_000  # characters of any one string
+
+
+CASE_LIMITS = Limits(max_bytes=256 * 1024)
+GUIDELINE_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_items=20_000, max_text=100_000)
+
+
+def read_document(path: str | Path, error: type[LocatedError], limits: Limits = CASE_LIMITS) -> Any:
     """Read a YAML or JSON file; every failure becomes ``error`` naming the file."""
+    raw = read_bounded(path, error, limits.max_bytes)
+    document = parse_bytes(raw, path, error)
+    check_document(document, path, error, limits)
+    return document
+
+
+def read_bounded(path: str | Path, error: type[LocatedError], max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a file (never more is read: /dev/zero is refused, not drained)."""
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read(max_bytes + 1)
     except OSError as exc:
         raise error(f"cannot read file: {exc.strerror or exc}", path=path, fix="check the path") from None
-    return parse_bytes(raw, path, error)
+    if len(raw) > max_bytes:
+        raise error(f"the file is larger than {max_bytes} bytes", path=path, fix="split it or remove what is not needed")
+    return raw
+
+
+def check_document(document: Any, path: str | Path, error: type[LocatedError], limits: Limits) -> None:
+    """Refuse what a schema cannot: NaN and infinities (they pass minimum/maximum), and
+    documents nested too deep or with too many items (checked iteratively: no recursion)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, location = stack.pop()
+        if len(location) > limits.max_depth:
+            raise error(f"nested deeper than {limits.max_depth} levels", path=path, line=line_of(document, location),
+                        where=dotted(location), fix="flatten the document")
+        if isinstance(node, dict):
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise error(f"{node} is not a finite number", path=path, line=line_of(document, location),
+                            where=dotted(location), fix="write a finite number (no .nan or .inf)")
+            continue
+        elif isinstance(node, str):
+            if len(node) > limits.max_text:
+                raise error(f"a text of {len(node)} characters is longer than {limits.max_text}", path=path,
+                            line=line_of(document, location), where=dotted(location), fix="shorten it")
+            continue
+        else:
+            continue
+        if len(node) > limits.max_items:
+            raise error(f"{len(node)} entries are more than {limits.max_items}", path=path, line=line_of(document, location),
+                        where=dotted(location), fix="remove entries that are not needed")
+        stack.extend((child, (*location, key)) for key, child in children)
 
 
 def parse_bytes(raw: bytes, path: str | Path, error: type[LocatedError]) -> Any:

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # a plain install: the kit needs the test extra, nothing else does
+    raise ImportError("kb_core.testing needs hypothesis: pip install 'mtus-kb[test]'") from exc
 
 from kb_core._kb import KnowledgeBase
 from kb_core._schemas import schema

@@ -7,16 +7,57 @@ import datetime as dt
 import enum
 import json
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kb_core._model import CriterionResult, Determination, Status
 
+try:  # canonical JSON ~25x faster; the standard encoder remains the reference
+    import orjson as _orjson
+
+    _ORJSON_OPTIONS = _orjson.OPT_INDENT_2 | _orjson.OPT_SORT_KEYS
+except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+    _orjson = None  # type: ignore[assignment]
+
 
 _SCALARS = (str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
+class _StdlibFloat(float):
+    """A float whose JSON text only the standard encoder writes as today (NaN, infinity,
+    exponent form such as 1e+16): it makes the fast encoder defer to ``json.dumps``."""
+
+
+def _portable(value: float) -> float:
+    if value == 0.0 or 1e-4 <= abs(value) < 1e16:  # repr and orjson agree in this range
+        return value
+    return _StdlibFloat(value)
+
+
+_field_names: dict[type, tuple[str, ...] | None] = {}  # per type: dataclass field names, else None
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # the common case first: no isinstance chain
+        return value
+    if kind is float:
+        return _portable(value)
+    # Traces repeat the prior treatments (a dozen fields each) under several criteria: a
+    # dataclass's field names are looked up once per type, and plain items taken without a call.
+    names = _field_names.get(kind, ())
+    if names:
+        plain = _PLAIN_TYPES
+        out = {}
+        for name in names:
+            v = getattr(value, name)
+            out[name] = v if type(v) in plain else _plain(v)
+        return out
+    if kind is tuple or kind is list:
+        return [v if type(v) in _PLAIN_TYPES else _plain(v) for v in value]
+    if kind is dt.date:
+        return value.isoformat()
     if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, enum.Enum):
@@ -24,19 +65,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _PLAIN_TYPES else _plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _PLAIN_TYPES else _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        _field_names[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return _plain(value)
     return value
 
 
-def _result(r: CriterionResult) -> dict[str, Any]:
+def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain) -> dict[str, Any]:
     out: dict[str, Any] = {
         "criterion": r.criterion, "title": r.title, "status": r.status.value, "reason": r.reason,
         "citation": r.citation, "tier": r.tier, "role": r.role, "verification": r.verification,
-        "parameters": _plain(r.parameters), "facts": _plain(r.facts),
+        "parameters": _plain(r.parameters), "facts": {str(k): plain_fact(v) for k, v in r.facts.items()},
     }
     for key in ("documentation_needed", "approvable", "plugin"):
         value = getattr(r, key)
@@ -49,6 +91,10 @@ def _result(r: CriterionResult) -> dict[str, Any]:
 
 def determination_dict(det: Determination) -> dict[str, Any]:
     """A JSON-ready mapping of everything in the determination."""
+    return _determination_dict(det, _plain)
+
+
+def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
     return {
         "case_id": det.case_id,
         "treatment": det.treatment,
@@ -57,14 +103,43 @@ def determination_dict(det: Determination) -> dict[str, Any]:
         "requested_quantity": det.requested_quantity,
         "approved_quantity": det.approved_quantity,
         "decisive_criteria": list(det.decisive),
-        "criteria": [_result(r) for r in det.results],
+        "criteria": [_result(r, plain_fact) for r in det.results],
         "receipt": _plain(det.receipt),
     }
 
 
 def determination_json(det: Determination) -> str:
     """Canonical JSON: same determination, same bytes."""
-    return json.dumps(determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # Criteria often record the same (immutable) fact value, e.g. the prior treatments:
+    # converted once per determination here, where the mapping is not handed out.
+    seen: dict[int, Any] = {}
+
+    def plain_once(value: Any) -> Any:
+        if type(value) in _PLAIN_TYPES:
+            return value
+        key = id(value)
+        if key not in seen:
+            seen[key] = _plain(value)
+        return seen[key]
+
+    return canonical_json(_determination_dict(det, plain_once))
+
+
+def _stdlib_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def canonical_json(data: Any) -> str:
+    """``json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline,
+    through orjson where it writes the very same bytes (tests compare the two). What orjson
+    writes otherwise or refuses (NaN and extreme floats, integers beyond 64 bits, lone
+    surrogates) goes through the standard encoder."""
+    if _orjson is None:
+        return _stdlib_json(data)
+    try:
+        return _orjson.dumps(data, option=_ORJSON_OPTIONS).decode("utf-8") + "\n"
+    except (TypeError, UnicodeError):  # orjson.JSONEncodeError is a TypeError
+        return _stdlib_json(data)
 
 
 _LABEL = {

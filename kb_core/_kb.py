@@ -7,7 +7,10 @@ then only walks a precomputed plan per (treatment, guideline version).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import _signal
+import keyword
 import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -18,11 +21,12 @@ from typing import Any
 
 import pluggy
 
-from kb_core import _plugins
+from kb_core import _cache, _plugins
 from kb_core._case import Case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
 from kb_core._schemas import case_list_paths
 from kb_core._model import (
+    PURPOSES,
     Criterion,
     CriterionResult,
     Decision,
@@ -50,6 +54,9 @@ class _Step:
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
     regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
     burden: Any  # kb_core._model.Burden: what not_documented does, by request purpose
+    read_facts: Callable[[Any], dict[str, Any]]  # the criterion's facts, read in one call
+    outside_regions: Finding | None  # the finding when a request names none of ``regions``
+    undocumented_decides: Mapping[str | None, bool]  # burden.effect(purpose) == "fails", per purpose
 
 
 class _Deadline(BaseException):
@@ -66,7 +73,7 @@ def _alarm_available() -> bool:
     else installed a SIGALRM handler (we never replace a host application's handler)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         return False
-    current = signal.getsignal(signal.SIGALRM)
+    current = _signal.getsignal(signal.SIGALRM)  # the C call: signal.getsignal adds an enum probe (~4 µs)
     if current is _on_alarm:
         return True
     if current in (signal.SIG_DFL, None):
@@ -112,6 +119,33 @@ def _fact_reader(path: str) -> Callable[[Any], Any]:
     return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
 
 
+def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """One function reading all of a criterion's facts into a new dict. Plain attribute
+    paths are read by generated code in one dict display; should any parent be absent, or a
+    path go through a list or ``extra``, each path is read as :func:`_fact_reader` does."""
+    readers = tuple((path, _fact_reader(path)) for path in paths)
+
+    def each(case: Any) -> dict[str, Any]:
+        return {path: read(case) for path, read in readers}
+
+    plain = all(
+        all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
+        and getattr(read, "__name__", "") == "read"  # not a list or extra path
+        for path, read in readers
+    )
+    if not plain:
+        return each
+    body = ", ".join(f"{path!r}: case.{path}" for path in paths)
+    source = f"def read_facts(case):\n    try:\n        return {{{body}}}\n    except AttributeError:\n        return each(case)\n"
+    namespace: dict[str, Any] = {"each": each}
+    exec(compile(source, f"<facts {', '.join(paths)}>", "exec"), namespace)  # noqa: S102 - paths checked above
+    return namespace["read_facts"]  # type: ignore[no-any-return]
+
+
+_new_result = tuple.__new__  # CriterionResult(...) adds a Python-level __new__ call per result
+_NO_RECEIPT_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
+
+
 class KnowledgeBase:
     """Guidelines, their graph and the evaluators bound to their criteria.
 
@@ -130,6 +164,8 @@ class KnowledgeBase:
         self._manager = manager
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
+        # (request kind, request date, UR date if no request date) -> what _choose returns
+        self._choices: dict[tuple[str, Any, Any], tuple[Any, ...]] = {}
         self._graph: Any = None
         self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
         # Seconds the evaluators of one determination may run in all (None: no limit). The
@@ -157,7 +193,12 @@ class KnowledgeBase:
 
     @property
     def graph(self) -> Any:
-        """The criteria graph (``networkx.MultiDiGraph``), built and checked at load."""
+        """The criteria graph (``networkx.MultiDiGraph``), checked at load (or when the
+        cached guideline set was made) and built when first asked for."""
+        if self._graph is None:
+            from kb_core.graph import build_graph
+
+            self._graph = build_graph(self.guidelines)
         return self._graph
 
     @property
@@ -227,11 +268,15 @@ class KnowledgeBase:
                 else gs.parameters[pid].value_for(version.id)
                 for pid in criterion.parameters
             }
+            regions = frozenset(criterion.body_regions)
+            burden = criterion.when_undocumented
             yield _Step(
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, version),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
-                frozenset(criterion.body_regions), criterion.when_undocumented,
+                regions, burden, _facts_reader(criterion.facts),
+                Finding.not_applicable(f"applies to {', '.join(sorted(regions))} only") if regions else None,
+                {purpose: burden.effect(purpose) == "fails" for purpose in (None, *PURPOSES)},
             )
 
     # ------------------------------------------------------------ evaluation
@@ -252,20 +297,17 @@ class KnowledgeBase:
         elif not isinstance(case, Case):
             case = parse_case(case)
         self.check_case(case)
-        on = case.dates.decisive
-        chosen_by = f"request date {on}" if case.dates.request else f"UR decision date {on} (no request date given)"
-        treatment = self.treatment_for(case.request.treatment, on)
-        if treatment is None:
-            return self._no_criteria(
-                case, None, chosen_by,
-                f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[case.request.treatment]} requests",
-            )
-        version = self.version_for(treatment, on)
-        if version is None:
-            return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
-        plan = self._plan(treatment, version)
-        if not plan:
-            return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
+        dates = case.dates
+        key = (case.request.treatment, dates.request, None if dates.request else dates.ur_decision)
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = self._choose(case.request.treatment, dates)
+            if len(self._choices) >= _NO_RECEIPT_SLOTS:
+                self._choices.clear()
+            self._choices[key] = choice
+        treatment, version, plan, receipt, why = choice
+        if why is not None:
+            return self._no_criteria(case, version, receipt.version_chosen_by, why, receipt)
         guarded = self.time_limit is not None and _alarm_available()
         if guarded:
             signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
@@ -279,12 +321,32 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=approved, results=results,
-            receipt=self._receipt(version, chosen_by),
+            receipt=receipt,
             decisive=tuple(
                 r.criterion for r in results
                 if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
             ),
         )
+
+    def _choose(self, kind: str, dates: Any) -> tuple[str | None, SourceVersion | None, tuple[_Step, ...], Receipt, str | None]:
+        """Treatment, governing version, plan and receipt for a request of ``kind`` on its
+        decisive date, or why there is no determination: the same for every case sharing
+        the kind and dates, so :meth:`evaluate` caches it."""
+        on = dates.decisive
+        chosen_by = f"request date {on}" if dates.request else f"UR decision date {on} (no request date given)"
+        treatment = self.treatment_for(kind, on)
+        if treatment is None:
+            why = f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[kind]} requests"
+            return None, None, (), self._receipt(None, chosen_by), why
+        version = self.version_for(treatment, on)
+        if version is None:
+            why = f"no governing guideline version for {treatment} is in force on {on}"
+            return treatment, None, (), self._receipt(None, chosen_by), why
+        plan = self._plan(treatment, version)
+        if not plan:
+            why = f"no criteria are encoded for {version.label} ({version.id})"
+            return treatment, version, plan, self._receipt(version, chosen_by), why
+        return treatment, version, plan, self._receipt(version, chosen_by), None
 
     def check_case(self, case: Case) -> None:
         """Check what the case schema cannot: the treatments it names exist here.
@@ -311,20 +373,24 @@ class KnowledgeBase:
 
     def _run(self, step: _Step, case: Case, strict: bool, guarded: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
-            finding = Finding.not_applicable(f"applies to {', '.join(sorted(step.regions))} only")
-            status = finding.status
+            finding = step.outside_regions
+            status = finding.status  # type: ignore[union-attr]
         else:
             finding, status = self._call(step, case, strict, guarded)
-        facts = {path: read(case) for path, read in step.fact_readers}
-        if finding.facts:
-            facts.update(finding.facts)
+        facts = step.read_facts(case)
+        if finding.facts:  # type: ignore[union-attr]
+            facts.update(finding.facts)  # type: ignore[union-attr]
         criterion = step.criterion
-        decides = status is not _NOT_DOCUMENTED or step.burden.effect(case.request.purpose) == "fails"
-        return CriterionResult(
-            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,
+        if status is _NOT_DOCUMENTED:
+            purpose = case.request.purpose
+            decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
+        else:
+            decides = True
+        return _new_result(CriterionResult, (  # type: ignore[arg-type]
+            criterion.id, criterion.title, status, finding.reason, step.citation, step.tier, criterion.role,  # type: ignore[union-attr]
             step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,
-        )
+            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,  # type: ignore[union-attr]
+        ))
 
     def _call(self, step: _Step, case: Case, strict: bool, guarded: bool) -> tuple[Finding, Status]:
         try:
@@ -347,7 +413,7 @@ class KnowledgeBase:
 
     def _combine(self, treatment: str, results: tuple[CriterionResult, ...], case: Case, strict: bool) -> tuple[Decision, int | None, str]:
         offered = {"treatment": treatment, "results": results, "case": case}
-        for impl in self._manager.hook.mtus_combine.get_hookimpls()[::-1]:  # pluggy order: last registered first
+        for impl in self._combine_impls:  # pluggy order: last registered first
             try:
                 outcome = impl.function(**{name: offered[name] for name in impl.argnames})
                 if outcome is not None and not (isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[0], Decision)):
@@ -361,6 +427,11 @@ class KnowledgeBase:
                 return outcome  # type: ignore[no-any-return]
         raise PluginError(_plugins.CORE_PLUGIN, "no mtus_combine implementation answered")
 
+    @functools.cached_property
+    def _combine_impls(self) -> list[Any]:
+        """The mtus_combine implementations, looked up once: plugins register only at load."""
+        return self._manager.hook.mtus_combine.get_hookimpls()[::-1]  # type: ignore[no-any-return]
+
     def _receipt(self, version: SourceVersion | None, chosen_by: str) -> Receipt:
         return Receipt(
             package_version=self.version,
@@ -371,12 +442,12 @@ class KnowledgeBase:
             plugins={name: record.version for name, record in sorted(self.plugins.items())},
         )
 
-    def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
+    def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str, receipt: Receipt | None = None) -> Determination:
         return Determination(
             case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or case.request.treatment, decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
             requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
-            receipt=self._receipt(version, chosen_by),
+            receipt=receipt or self._receipt(version, chosen_by),
         )
 
 
@@ -510,13 +581,31 @@ def _load_once(disable: Iterable[str], plugins: Iterable[tuple[str, object]], en
             if not hasattr(item, "read_bytes"):
                 raise PluginError(plugin, f"mtus_guideline_files returned {item!r:.60}", "return pathlib.Path or importlib.resources Traversable objects")
             files.append((plugin, item))
-    try:
-        guidelines = load_guidelines(files)
-        graph = build_graph(guidelines)
-    except LocatedError as exc:
-        owners = {display_path(item): plugin for plugin, item in files}
-        exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
-        raise
+    key = _cached_key(files, records)
+    guidelines = _cache.read(key) if key else None
+    graph = None
+    if guidelines is None:
+        try:
+            guidelines = load_guidelines(files)
+            graph = build_graph(guidelines)  # its checks pass before anything is cached
+        except LocatedError as exc:
+            owners = {display_path(item): plugin for plugin, item in files}
+            exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
+            raise
+        if key:
+            _cache.write(key, guidelines)
     kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager))
     kb._graph = graph
     return kb
+
+
+def _cached_key(files: list[tuple[str, Any]], records: Mapping[str, _plugins.PluginRecord]) -> str | None:
+    """The cache key of these guideline files, or None when the cache is off or a file
+    cannot be read (then the normal path reports it)."""
+    if _cache.cache_dir() is None:
+        return None
+    try:
+        contents = [(plugin, display_path(item), item.read_bytes()) for plugin, item in files]
+    except Exception:
+        return None
+    return _cache.cache_key(contents, records[_plugins.CORE_PLUGIN].version)

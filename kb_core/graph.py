@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from kb_core._loader import GuidelineSet
 from kb_core._model import Citation, SourceVersion
 from kb_core.errors import GraphError
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported where a graph is built: evaluating cases never needs it
 
 # Relations whose cycles make the knowledge base meaningless.
 ACYCLIC_RELATIONS = ("depends_on", "uses", "requires_prior_trial")
@@ -69,6 +71,8 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
     Raises:
         GraphError: a cycle, naming its edges and the file of the first node on it.
     """
+    import networkx as nx
+
     G = nx.MultiDiGraph()
     for sid, source in gs.sources.items():
         G.add_node(f"source:{sid}", kind="source", label=source.title, tier=source.tier)
@@ -138,6 +142,8 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
 
 
 def _check_acyclic(G: nx.MultiDiGraph, gs: GuidelineSet) -> None:
+    import networkx as nx
+
     dependency = nx.DiGraph(
         (u, v) for u, v, relation in G.edges(data="relation") if relation in ACYCLIC_RELATIONS
     )
@@ -207,6 +213,8 @@ def dependents(G: nx.MultiDiGraph, node: str) -> list[str]:
     """
     if node not in G:
         raise GraphError(f"no node '{node}' in the graph", fix="use '<kind>:<id>', e.g. parameter:work_conditioning.max_years_since_injury")
+    import networkx as nx
+
     reverse = nx.DiGraph(
         (v, u) for u, v, r in G.edges(data="relation") if r in ("uses", "depends_on", "reads", "has_criterion", "has_parameter")
     )

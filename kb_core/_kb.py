@@ -328,6 +328,18 @@ class KnowledgeBase:
             ),
         )
 
+    def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
+        """Judge many requests: ``[kb.evaluate(case) for case in cases]``, for batch jobs.
+
+        The version choice, receipt and criteria plan are shared by every case with the same
+        treatment kind and dates, so a batch of similar requests pays for them once.
+
+        Raises:
+            CaseError: as :meth:`evaluate`, for the first malformed case.
+        """
+        evaluate = self.evaluate
+        return [evaluate(case, strict=strict) for case in cases]
+
     def _choose(self, kind: str, dates: Any) -> tuple[str | None, SourceVersion | None, tuple[_Step, ...], Receipt, str | None]:
         """Treatment, governing version, plan and receipt for a request of ``kind`` on its
         decisive date, or why there is no determination: the same for every case sharing

@@ -189,3 +189,70 @@ def test_canonical_json_is_the_standard_encoders_bytes_for_every_sample_case(kb:
 def test_canonical_json_matches_the_standard_encoder_on_awkward_values(value: Any) -> None:
     data = {"b": [_render._plain(value)], "a": {"z": _render._plain(value), "é": None}}
     assert _render.canonical_json(data) == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- cached knowledge base vs fresh from YAML
+
+
+def test_cached_knowledge_base_gives_byte_identical_determinations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb_core import _cache
+
+    monkeypatch.setenv(_cache.CACHE_ENV, "off")
+    fresh = load_first_party()
+    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path / "cache"))
+    writing = load_first_party()  # reads YAML and stores the checked set
+    assert len(list((tmp_path / "cache").glob("guidelines-*.pickle"))) == 1
+    cached = load_first_party()  # reads the stored set
+    assert cached.guidelines == fresh.guidelines and cached.digest == fresh.digest
+    assert cached._graph is None  # not built until asked for
+    for path in CASE_FILES:
+        case = kb_core.load_case(path)
+        expected = kb_core.determination_json(fresh.evaluate(case))
+        assert kb_core.determination_json(cached.evaluate(case)) == expected, path
+        assert kb_core.determination_json(writing.evaluate(case)) == expected, path
+    import networkx as nx
+
+    assert nx.utils.graphs_equal(cached.graph, fresh.graph)
+
+
+def test_changed_or_corrupt_cache_is_rebuilt_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb_core import _cache
+
+    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path))
+    load_first_party()
+    (stored,) = tmp_path.glob("guidelines-*.pickle")
+    stored.write_bytes(b"not a pickle")
+    kb = load_first_party()
+    assert kb.graph is not None and "work_conditioning" in kb.treatments
+    assert stored.read_bytes() != b"not a pickle"  # rewritten
+    # Different guideline bytes give a different key: the stored set is never used for them.
+    contents = [(f.plugin, f.path, f.content) for f in kb.guidelines.files]
+    changed = [*contents[:-1], (contents[-1][0], contents[-1][1], contents[-1][2] + b"\n# edited\n")]
+    assert _cache.cache_key(changed, kb.version) != _cache.cache_key(contents, kb.version)
+
+
+# ---------------------------------------------------------------- batch path and start-up
+
+
+def test_evaluate_many_equals_evaluate_one_by_one(kb: kb_core.KnowledgeBase) -> None:
+    cases = [kb_core.load_case(p) for p in CASE_FILES]
+    many = kb.evaluate_many(cases * 2)
+    assert [kb_core.determination_json(d) for d in many] == [kb_core.determination_json(kb.evaluate(c)) for c in cases * 2]
+
+
+def test_mtus_evaluate_imports_no_graph_or_schema_library(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, runpy\n"
+        "sys.argv = ['mtus', 'evaluate', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('kb_core', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('networkx', 'jsonschema', 'pydot', 'hypothesis') if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**__import__("os").environ, "MTUS_KB_CACHE_DIR": str(tmp_path)}
+    seed = str(ROOT / "examples" / "seed-work-conditioning.yaml")
+    subprocess.run([sys.executable, "-c", script, seed], check=True, capture_output=True, env=env)  # fills the cache
+    done = subprocess.run([sys.executable, "-c", script, seed], check=True, capture_output=True, text=True, env=env)
+    assert "DECISION: NON-CERTIFIED" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"

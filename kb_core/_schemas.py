@@ -75,6 +75,28 @@ _TYPE_CHECKS: dict[str, Check] = {
 }
 
 
+_PYTHON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _types_check(kinds: list[str]) -> Check:
+    """``type: [...]``: one isinstance for the plain kinds, then numbers (never a bool)."""
+    plain = tuple(_PYTHON_TYPES[k] for k in kinds if k in _PYTHON_TYPES)
+    number, integer = "number" in kinds, "integer" in kinds
+    if set(kinds) - set(_PYTHON_TYPES) - {"number", "integer"}:
+        raise _Unsupported(f"type {kinds}")
+
+    def check(v: Any) -> bool:
+        if isinstance(v, plain):
+            return True
+        if type(v) is bool:
+            return False
+        if number and isinstance(v, (int, float)):
+            return True
+        return integer and (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))
+
+    return check
+
+
 def _equal(a: Any, b: Any) -> bool:
     """jsonschema's equality: True is not 1, False is not 0; containers compared deeply."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -120,9 +142,12 @@ def _compile(node: Any, defs: _Defs) -> Check:
     if node.get("type") == "object":  # the common object node as one function
         checks.append(_object(node, defs))
         keys -= {"type", "properties", "additionalProperties", "required"}
-    elif "enum" in keys and all(isinstance(o, str) for o in node["enum"]):
+    elif "enum" in keys and all(o is None or isinstance(o, str) for o in node["enum"]):
         options = frozenset(node["enum"])  # only a string equals a string: no bool/int care
-        checks.append(lambda v: type(v) is str and v in options)
+        if None in options:
+            checks.append(lambda v: v is None or (type(v) is str and v in options))
+        else:
+            checks.append(lambda v: type(v) is str and v in options)
         keys -= {"enum"}
     for key in sorted(keys):
         checks.append(_keyword(key, node[key], node, defs))
@@ -161,11 +186,14 @@ def _keyword(key: str, arg: Any, node: dict[str, Any], defs: _Defs) -> Check:
         if not isinstance(arg, str) or not arg.startswith("#/$defs/") or arg[8:] not in defs.names:
             raise _Unsupported(f"$ref {arg}")
         name = arg[8:]
-        return lambda v: defs[name](v)  # looked up late: definitions may refer to each other
+        if name in defs:
+            return defs[name]
+        return lambda v: defs[name](v)  # looked up late: a definition compiled after this one
     if key == "type":
         kinds = [arg] if isinstance(arg, str) else list(arg)
-        tests = [_TYPE_CHECKS[k] for k in kinds]
-        return tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
+        if len(kinds) == 1:
+            return _TYPE_CHECKS[kinds[0]]
+        return _types_check(kinds)
     if key == "enum":
         options = list(arg)
         return lambda v: any(_equal(v, o) for o in options)

@@ -21,7 +21,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
@@ -103,6 +102,8 @@ def write(key: str, guidelines: GuidelineSet) -> None:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((key, guidelines))
+        import tempfile  # only when writing, once per change of the guideline files
+
         handle, temporary = tempfile.mkstemp(dir=where, prefix=".guidelines-", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:

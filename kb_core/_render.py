@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import textwrap
 from collections.abc import Callable, Mapping
@@ -12,12 +13,17 @@ from typing import Any
 
 from kb_core._model import CriterionResult, Determination, Status
 
-try:  # canonical JSON ~25x faster; the standard encoder remains the reference
-    import orjson as _orjson
 
-    _ORJSON_OPTIONS = _orjson.OPT_INDENT_2 | _orjson.OPT_SORT_KEYS
-except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
-    _orjson = None  # type: ignore[assignment]
+@functools.cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder with json.dumps(indent=2, sort_keys=True)'s layout, or None without
+    orjson. Imported on first use: it pulls in uuid and platform (~10 ms at start-up)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+        return None
+    options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    return lambda data: orjson.dumps(data, option=options)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -134,10 +140,11 @@ def canonical_json(data: Any) -> str:
     through orjson where it writes the very same bytes (tests compare the two). What orjson
     writes otherwise or refuses (NaN and extreme floats, integers beyond 64 bits, lone
     surrogates) goes through the standard encoder."""
-    if _orjson is None:
+    dumps = _orjson_dumps()
+    if dumps is None:
         return _stdlib_json(data)
     try:
-        return _orjson.dumps(data, option=_ORJSON_OPTIONS).decode("utf-8") + "\n"
+        return dumps(data).decode("utf-8") + "\n"
     except (TypeError, UnicodeError):  # orjson.JSONEncodeError is a TypeError
         return _stdlib_json(data)
 

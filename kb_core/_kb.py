@@ -292,12 +292,13 @@ class KnowledgeBase:
         Raises:
             CaseError: the case is malformed or names a treatment the knowledge base lacks.
         """
-        if isinstance(case, (str, Path)):
-            case = load_case(case)
-        elif not isinstance(case, Case):
-            case = parse_case(case)
-        self.check_case(case)
-        dates = case.dates
+        if type(case) is not Case:
+            if isinstance(case, (str, Path)):
+                case = load_case(case)
+            elif not isinstance(case, Case):
+                case = parse_case(case)
+        self.check_case(case)  # type: ignore[arg-type]
+        dates = case.dates  # type: ignore[union-attr]
         key = (case.request.treatment, dates.request, None if dates.request else dates.ur_decision)
         choice = self._choices.get(key)
         if choice is None:
@@ -312,7 +313,8 @@ class KnowledgeBase:
         if guarded:
             signal.setitimer(signal.ITIMER_REAL, self.time_limit)  # type: ignore[arg-type]
         try:
-            results = tuple(self._run(step, case, strict, guarded) for step in plan)
+            run = self._run
+            results = tuple([run(step, case, strict, guarded) for step in plan])  # type: ignore[arg-type]
         finally:
             if guarded:
                 signal.setitimer(signal.ITIMER_REAL, 0)

@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import timeit
 from collections.abc import Callable, Mapping
@@ -151,11 +152,12 @@ def wall_ms(argv: list[str], runs: int, env: Mapping[str, str] | None = None) ->
     """Median wall time of a fresh process, in ms (after one warm-up run: the OS file cache,
     byte code and the guideline cache are warm, as they are for a reviewer's second run)."""
     env = env or _process_env()
-    subprocess.run(argv, check=True, capture_output=True, env=env, cwd=ROOT)
+    elsewhere = tempfile.gettempdir()  # not the source tree: python -c would import from it first
+    subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, env=env, cwd=ROOT)
+        subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
         times.append((time.perf_counter() - started) * 1e3)
     return statistics.median(times)
 
@@ -209,7 +211,7 @@ def measure(short: bool) -> tuple[list[tuple[str, float, float, str]], dict[str,
     start = wall_ms([sys.executable, "-c", "import kb_core; kb_core.load()"], runs)
     rows.append(("cold import kb_core; kb_core.load()", start, start / bare, "ms"))
     mtus = Path(sys.executable).with_name("mtus")
-    cli = wall_ms([str(mtus), "evaluate", "examples/seed-work-conditioning.yaml"], runs)
+    cli = wall_ms([str(mtus), "evaluate", str(ROOT / "examples" / "seed-work-conditioning.yaml")], runs)
     rows.append(("mtus evaluate (seed example)", cli, cli / bare, "ms"))
     context = {"cases": len(evaluated), "reference_agrees": agree, "python": sys.version.split()[0]}
     return rows, context

@@ -115,8 +115,15 @@ def _fact_reader(path: str) -> Callable[[Any], Any]:
             return _walk(case, names)
         return value
 
+    return read if _attribute_path(path) else (lambda case: _walk(case, names))
+
+
+def _attribute_path(path: str) -> bool:
+    """Whether ``path`` is read by attribute access alone: not through a list (where
+    ``prior_treatments.count`` must not become ``tuple.count``) nor into ``extra``."""
+    names = path.split(".")
     through_list = any(".".join(names[:i]) in case_list_paths() for i in range(1, len(names)))
-    return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
+    return not through_list and names[0] != "extra"
 
 
 def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
@@ -129,9 +136,8 @@ def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
         return {path: read(case) for path, read in readers}
 
     plain = all(
-        all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
-        and getattr(read, "__name__", "") == "read"  # not a list or extra path
-        for path, read in readers
+        _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
+        for path in paths
     )
     if not plain:
         return each

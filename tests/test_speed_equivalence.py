@@ -256,3 +256,18 @@ def test_mtus_evaluate_imports_no_graph_or_schema_library(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, "-c", script, seed], check=True, capture_output=True, text=True, env=env)
     assert "DECISION: NON-CERTIFIED" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_generated_fact_readers_equal_reading_each_path(kb: kb_core.KnowledgeBase) -> None:
+    """Each criterion's facts are read by one generated function; the per-path readers
+    (attribute access with a walk through lists, mappings and absent parents) are the truth."""
+    cases = [kb_core.load_case(p) for p in CASE_FILES]
+    compared = 0
+    for treatment in kb.treatments:
+        for vid in kb.guidelines.treatments[treatment].governed_by:
+            for step in kb._plan(treatment, kb.guidelines.versions[vid]):
+                for case in cases:
+                    expected = {path: read(case) for path, read in step.fact_readers}
+                    assert step.read_facts(case) == expected, (step.criterion.id, case.case_id)
+                    compared += 1
+    assert compared > 1000

@@ -5,7 +5,8 @@ Run:   python benchmarks/bench_evaluate.py            full run, prints the table
                                                       regression (> 3x a budget in budgets.json)
 
 Every per-case figure is the median over the work conditioning sample cases (tests/cases/
-work_conditioning and the seed example) of the best-of-N time per call, and is shown as a
+work_conditioning and the seed example) of the best-of-N time per call (the least disturbed
+run: a shared machine adds noise, never speed), and is shown as a
 ratio to ``plain_work_conditioning`` below: the same eleven criteria and the same combine
 rule written as one plain function, with the parameter values read from the knowledge base.
 Start-up figures are wall times of fresh processes, shown as a ratio to a bare
@@ -149,8 +150,9 @@ def _process_env() -> dict[str, str]:
 
 
 def wall_ms(argv: list[str], runs: int, env: Mapping[str, str] | None = None) -> float:
-    """Median wall time of a fresh process, in ms (after one warm-up run: the OS file cache,
-    byte code and the guideline cache are warm, as they are for a reviewer's second run)."""
+    """Wall time of a fresh process, in ms: the least disturbed of ``runs`` (as for the
+    per-call figures), after one warm-up run: the OS file cache, byte code and the
+    guideline cache are warm, as they are for a reviewer's second run."""
     env = env or _process_env()
     elsewhere = tempfile.gettempdir()  # not the source tree: python -c would import from it first
     subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
@@ -159,7 +161,7 @@ def wall_ms(argv: list[str], runs: int, env: Mapping[str, str] | None = None) ->
         started = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
         times.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(times)
+    return min(times)
 
 
 def work_conditioning_paths() -> list[Path]:

@@ -149,7 +149,7 @@ def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
 
 
 _new_result = tuple.__new__  # CriterionResult(...) adds a Python-level __new__ call per result
-_NO_RECEIPT_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
+_CHOICE_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
 
 
 class KnowledgeBase:
@@ -309,7 +309,7 @@ class KnowledgeBase:
         choice = self._choices.get(key)
         if choice is None:
             choice = self._choose(case.request.treatment, dates)
-            if len(self._choices) >= _NO_RECEIPT_SLOTS:
+            if len(self._choices) >= _CHOICE_SLOTS:
                 self._choices.clear()
             self._choices[key] = choice
         treatment, version, plan, receipt, why = choice

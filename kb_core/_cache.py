@@ -2,8 +2,8 @@
 
 The cache holds what :func:`kb_core._loader.load_guidelines` returned for files that also
 passed the graph checks. It is keyed by a sha256 over everything that result depends on:
-each guideline file's plugin, shown path and bytes, kb_core's version, the Python version
-and the source of the kb_core modules that read and check the files. Any change gives a new
+each guideline file's plugin, shown path and bytes, every plugin's version (kb_core's among
+them), the Python version and the source of the kb_core modules that read and check the files. Any change gives a new
 key, so a stale entry is never used; an entry that cannot be read (corrupt, truncated, from
 an incompatible build) is ignored and rewritten. Only files owned by this user, in a
 directory no one else may write, are read (a pickle must come from a trusted place).
@@ -21,7 +21,7 @@ import io
 import os
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -49,10 +49,13 @@ def cache_dir() -> Path | None:
     return base / "mtus-kb"
 
 
-def cache_key(contents: Iterable[tuple[str, str, bytes]], package_version: str) -> str:
-    """sha256 over ``(plugin, shown path, bytes)`` of each guideline file and the loader."""
+def cache_key(contents: Iterable[tuple[str, str, bytes]], plugin_versions: Mapping[str, str]) -> str:
+    """sha256 over ``(plugin, shown path, bytes)`` of each guideline file, every plugin's
+    name and version (kb_core's among them), the Python version and the loader's source."""
     h = hashlib.sha256(_FORMAT)
-    h.update(f"\0{package_version}\0{sys.version}\0".encode())
+    h.update(f"\0{sys.version}\0".encode())
+    for name, version in sorted(plugin_versions.items()):
+        h.update(f"plugin\0{name}\0{version}\0".encode())
     core = files("kb_core")
     for name in _LOADER_SOURCES:
         data = core.joinpath(*name.split("/")).read_bytes()
@@ -112,8 +115,19 @@ def write(key: str, guidelines: GuidelineSet) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        _prune(where)
     except Exception:  # read-only home, full disk, unpicklable plugin data: just no cache
         return
+
+
+_KEEP = 8  # entries kept: several environments (venvs, plugin sets) may share the directory
+
+
+def _prune(where: Path) -> None:
+    """Drop all but the newest entries, so edits to guideline files do not pile up."""
+    entries = sorted(where.glob("guidelines-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[_KEEP:]:
+        old.unlink(missing_ok=True)
 
 
 def read_only(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:

@@ -628,4 +628,4 @@ def _cached_key(files: list[tuple[str, Any]], records: Mapping[str, _plugins.Plu
         contents = [(plugin, display_path(item), item.read_bytes()) for plugin, item in files]
     except Exception:
         return None
-    return _cache.cache_key(contents, records[_plugins.CORE_PLUGIN].version)
+    return _cache.cache_key(contents, {name: record.version for name, record in records.items()})

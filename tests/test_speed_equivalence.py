@@ -228,7 +228,10 @@ def test_changed_or_corrupt_cache_is_rebuilt_not_used(tmp_path: Path, monkeypatc
     # Different guideline bytes give a different key: the stored set is never used for them.
     contents = [(f.plugin, f.path, f.content) for f in kb.guidelines.files]
     changed = [*contents[:-1], (contents[-1][0], contents[-1][1], contents[-1][2] + b"\n# edited\n")]
-    assert _cache.cache_key(changed, kb.version) != _cache.cache_key(contents, kb.version)
+    versions = {name: record.version for name, record in kb.plugins.items()}
+    assert _cache.cache_key(changed, versions) != _cache.cache_key(contents, versions)
+    # So does another version of any plugin.
+    assert _cache.cache_key(contents, {**versions, "work_conditioning": "9.9"}) != _cache.cache_key(contents, versions)
 
 
 # ---------------------------------------------------------------- batch path and start-up
@@ -271,3 +274,19 @@ def test_generated_fact_readers_equal_reading_each_path(kb: kb_core.KnowledgeBas
                     assert step.read_facts(case) == expected, (step.criterion.id, case.case_id)
                     compared += 1
     assert compared > 1000
+
+
+def test_cache_keeps_only_the_newest_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from kb_core import _cache
+
+    monkeypatch.setenv(_cache.CACHE_ENV, str(tmp_path))
+    for age in range(12):
+        stale = tmp_path / f"guidelines-{age:064x}.pickle"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1_000_000 + age, 1_000_000 + age))
+    load_first_party()
+    kept = sorted(p.name for p in tmp_path.glob("guidelines-*.pickle"))
+    assert len(kept) == _cache._KEEP
+    assert f"guidelines-{11:064x}.pickle" in kept and f"guidelines-{0:064x}.pickle" not in kept

@@ -41,7 +41,7 @@ def _portable(value: float) -> float:
     return _StdlibFloat(value)
 
 
-_field_names: dict[type, tuple[str, ...] | None] = {}  # per type: dataclass field names, else None
+_field_names: dict[type, tuple[str, ...]] = {}  # per dataclass type: its field names
 
 
 def _plain(value: Any) -> Any:

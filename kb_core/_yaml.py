@@ -109,8 +109,11 @@ else:  # pragma: no cover - PyYAML built without libyaml
 
 
 def _fast_parse(text: str) -> Any:
-    """Parse with libyaml (about 10x faster) when the text cannot hold an anchor or alias;
-    any failure returns ``_SLOW`` so the line-tracking reader reports it as it always did."""
+    """Parse with libyaml (about 10x faster) unless the text holds a character on which it
+    and the line-tracking reader part ways: ``&``/``*`` (anchors and aliases, which only the
+    strict composer refuses), a tab, ``?`` (libyaml reads both in places PyYAML refuses) or
+    a byte-order mark past the start. Any failure returns ``_SLOW``, so the line-tracking
+    reader reports it as it always did. tests/test_speed_equivalence.py keeps this honest."""
     if _FastStrictLoader is None or "&" in text or "*" in text or "\t" in text or "?" in text or "\ufeff" in text:
         return _SLOW
     try:

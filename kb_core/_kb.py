@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import keyword
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -21,12 +22,13 @@ from typing import Any
 
 import pluggy
 
-from kb_core import _plugins
+from kb_core import _cache, _plugins
 from kb_core._case import Case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
 from kb_core._schemas import case_list_paths
 from kb_core._yaml import data_files
 from kb_core._model import (
+    PURPOSES,
     Criterion,
     CriterionResult,
     Decision,
@@ -57,7 +59,10 @@ class _Step:
     fact_readers: tuple[tuple[str, Callable[[Any], Any]], ...]
     regions: frozenset[str]  # the criterion applies only to requests naming one of these (empty: all)
     burden: Any  # kb_core._model.Burden: what not_documented does, by request purpose
-    definitions: tuple[str, ...] = ()  # definitions the criterion uses, cited by the request date
+    definitions: tuple[str, ...]  # definitions the criterion uses, cited by the request date
+    read_facts: Callable[[Any], dict[str, Any]]  # the criterion's facts, read in one call
+    outside_regions: Finding | None  # the finding when a request names none of ``regions``
+    undocumented_decides: Mapping[str | None, bool]  # burden.effect(purpose) == "fails", per purpose
 
 
 # Enum member lookups are slow on the hot path; bind them once.
@@ -155,8 +160,44 @@ def _fact_reader(path: str) -> Callable[[Any], Any]:
             return _walk(case, names)
         return value
 
+    return read if _attribute_path(path) else (lambda case: _walk(case, names))
+
+
+def _attribute_path(path: str) -> bool:
+    """Whether ``path`` is read by attribute access alone: not through a list (where
+    ``prior_treatments.count`` must not become ``tuple.count``) nor into ``extra``."""
+    names = path.split(".")
     through_list = any(".".join(names[:i]) in case_list_paths() for i in range(1, len(names)))
-    return (lambda case: _walk(case, names)) if through_list or names[0] == "extra" else read
+    return not through_list and names[0] != "extra"
+
+
+def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
+    """One function reading all of a criterion's facts into a new dict. Plain attribute
+    paths are read by generated code in one dict display; should any parent be absent, or a
+    path go through a list or ``extra``, each path is read as :func:`_fact_reader` does."""
+    readers = tuple((path, _fact_reader(path)) for path in paths)
+
+    def each(case: Any) -> dict[str, Any]:
+        return {path: read(case) for path, read in readers}
+
+    plain = all(
+        _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
+        for path in paths
+    )
+    if not plain:
+        return each
+    body = ", ".join(f"{path!r}: case.{path}" for path in paths)
+    source = f"def read_facts(case):\n    try:\n        return {{{body}}}\n    except AttributeError:\n        return each(case)\n"
+    namespace: dict[str, Any] = {"each": each}
+    exec(compile(source, f"<facts {', '.join(paths)}>", "exec"), namespace)  # noqa: S102 - paths checked above
+    return namespace["read_facts"]  # type: ignore[no-any-return]
+
+
+# What ends an evaluation before any criterion runs, besides the text of a no_criteria reason.
+_NOT_ADDRESSED = "not_addressed"
+_UNAVAILABLE = "criteria_unavailable"
+_new_result = tuple.__new__  # CriterionResult(...) adds a Python-level __new__ call per result
+_CHOICE_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
 
 
 def _line_in_file(path: str | None, location: tuple[str | int, ...]) -> int | None:
@@ -189,6 +230,8 @@ class KnowledgeBase:
         self._manager = manager
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
+        # (request kind, request date, UR date if no request date) -> what _choose returns
+        self._choices: dict[tuple[str, Any, Any], tuple[Any, ...]] = {}
         self._graph: Any = None
         self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
         self.unknown_disabled: tuple[str, ...] = ()  # names given to disable that no plugin has
@@ -243,7 +286,12 @@ class KnowledgeBase:
 
     @property
     def graph(self) -> Any:
-        """The criteria graph (``networkx.MultiDiGraph``), built and checked at load."""
+        """The criteria graph (``networkx.MultiDiGraph``), checked at load (or when the
+        cached guideline set was made) and built when first asked for."""
+        if self._graph is None:
+            from kb_core.graph import build_graph
+
+            self._graph = build_graph(self.guidelines)
         return self._graph
 
     @property
@@ -318,11 +366,15 @@ class KnowledgeBase:
                 else gs.parameters[pid].value_for(version.id)
                 for pid in criterion.parameters
             }
+            regions = frozenset(criterion.body_regions)
+            burden = criterion.when_undocumented
             yield _Step(
                 criterion, evaluator, plugin, params, citation_text(gs, criterion.citation, self._cited_version(criterion.citation.source, version)),
                 gs.sources[criterion.citation.source].tier, criterion.verification.status,
                 tuple((path, _fact_reader(path)) for path in criterion.facts),
-                frozenset(criterion.body_regions), criterion.when_undocumented, criterion.definitions,
+                regions, burden, criterion.definitions, _facts_reader(criterion.facts),
+                Finding.not_applicable(f"applies to {', '.join(sorted(regions))} only") if regions else None,
+                {purpose: burden.effect(purpose) == "fails" for purpose in (None, *PURPOSES)},
             )
 
     def _cited_version(self, source: str, governing: SourceVersion) -> SourceVersion:
@@ -360,47 +412,92 @@ class KnowledgeBase:
         Raises:
             CaseError: the case is malformed or names a treatment the knowledge base lacks.
         """
-        if isinstance(case, (str, Path)):
-            case = load_case(case)
-        elif not isinstance(case, Case):
-            case = parse_case(case)
-        self.check_case(case)
-        on, chosen_by = self._era.version_date(case)
-        if case.request.treatment in self._era.not_addressed:
-            return self._not_addressed(case, chosen_by)
-        treatment = self.treatment_for(case.request.treatment, on)
-        if treatment is None:
-            return self._no_criteria(
-                case, None, chosen_by,
-                f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[case.request.treatment]} requests",
-            )
-        version = self.version_for(treatment, on)
-        if version is None:
-            return self._no_criteria(case, None, chosen_by, f"no governing guideline version for {treatment} is in force on {on}")
-        plan = self._plan(treatment, version)
-        licensed = self.licensed(version.id)
-        if not plan and licensed:
-            return self._unavailable(case, treatment, version, on, chosen_by, ())
-        if not plan:
-            return self._no_criteria(case, version, chosen_by, f"no criteria are encoded for {version.label} ({version.id})")
+        if type(case) is not Case:
+            if isinstance(case, (str, Path)):
+                case = load_case(case)
+            elif not isinstance(case, Case):
+                case = parse_case(case)
+        self.check_case(case)  # type: ignore[arg-type]
+        dates = case.dates  # type: ignore[union-attr]
+        kind = case.request.treatment  # type: ignore[union-attr]
+        # The key holds everything the version choice reads (_Era.version_date): the request
+        # date, else the UR date, and the date of service when it is on or after the switch.
+        service = dates.service
+        service_from = self._era.service_from
+        key = (
+            kind, dates.request, None if dates.request else dates.ur_decision,
+            service if service is not None and service_from is not None and service >= service_from else None,
+        )
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = self._choose(kind, case)  # type: ignore[arg-type]
+            if len(self._choices) >= _CHOICE_SLOTS:
+                self._choices.clear()
+            self._choices[key] = choice
+        treatment, version, plan, receipt, on, licensed, early = choice
+        if early is not None:
+            if early is _NOT_ADDRESSED:
+                return self._not_addressed(case, receipt)  # type: ignore[arg-type]
+            if early is _UNAVAILABLE:
+                return self._unavailable(case, treatment, version, on, receipt, ())  # type: ignore[arg-type]
+            return self._no_criteria(case, version, receipt.version_chosen_by, early, receipt)  # type: ignore[arg-type]
         limit = self.time_limit
         if limit is None:
-            results = tuple([self._run(step, case, strict) for step in plan])
+            run = self._run
+            results = tuple([run(step, case, strict) for step in plan])  # type: ignore[arg-type]
         else:
-            results = self._run_budgeted(plan, case, strict, limit)
+            results = self._run_budgeted(plan, case, strict, limit)  # type: ignore[arg-type]
         decided = self._combine(treatment, results, case, strict)
         decision, approved, summary = decided
         if licensed and not _decided_by_encoded_text(decision, results):
-            return self._unavailable(case, treatment, version, on, chosen_by, results)
+            return self._unavailable(case, treatment, version, on, receipt, results)
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=approved, results=results,
-            receipt=self._receipt(version, chosen_by),
+            receipt=receipt,
             decisive=tuple(
                 r.criterion for r in results
                 if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
             ),
         )
+
+    def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
+        """Judge many requests: ``[kb.evaluate(case) for case in cases]``, for batch jobs.
+
+        The version choice, receipt and criteria plan are shared by every case with the same
+        treatment kind and dates, so a batch of similar requests pays for them once.
+
+        Raises:
+            CaseError: as :meth:`evaluate`, for the first malformed case.
+        """
+        evaluate = self.evaluate
+        return [evaluate(case, strict=strict) for case in cases]
+
+    def _choose(self, kind: str, case: Case) -> tuple[Any, ...]:
+        """Treatment, governing version, plan, receipt, version date and whether the version
+        is a licensed text, and what ends the evaluation early (None, _NOT_ADDRESSED,
+        _UNAVAILABLE or why there are no criteria): the same for every case sharing the kind
+        and the dates :meth:`evaluate` keys it by, so it caches them."""
+        on, chosen_by = self._era.version_date(case)
+        if kind in self._era.not_addressed:
+            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED
+        treatment = self.treatment_for(kind, on)
+        if treatment is None:
+            why = f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[kind]} requests"
+            return None, None, (), self._receipt(None, chosen_by), on, False, why
+        version = self.version_for(treatment, on)
+        if version is None:
+            why = f"no governing guideline version for {treatment} is in force on {on}"
+            return treatment, None, (), self._receipt(None, chosen_by), on, False, why
+        plan = self._plan(treatment, version)
+        licensed = self.licensed(version.id)
+        receipt = self._receipt(version, chosen_by)
+        if not plan and licensed:
+            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE
+        if not plan:
+            why = f"no criteria are encoded for {version.label} ({version.id})"
+            return treatment, version, plan, receipt, on, licensed, why
+        return treatment, version, plan, receipt, on, licensed, None
 
     def check_case(self, case: Case) -> None:
         """Check what the case schema cannot: the treatments it names exist here.
@@ -463,24 +560,28 @@ class KnowledgeBase:
 
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
-            finding = Finding.not_applicable(f"applies to {', '.join(sorted(step.regions))} only")
-            status = finding.status
+            finding = step.outside_regions
+            status = finding.status  # type: ignore[union-attr]
         else:
             finding, status = self._call(step, case, strict)
-        facts = {path: read(case) for path, read in step.fact_readers}
-        if finding.facts:
-            facts.update(finding.facts)
+        facts = step.read_facts(case)
+        if finding.facts:  # type: ignore[union-attr]
+            facts.update(finding.facts)  # type: ignore[union-attr]
         criterion = step.criterion
         citation = step.citation
         if step.definitions:
             on = case.dates.decisive
             citation += "".join(self.definition_citation(did, on) for did in step.definitions)
-        decides = status is not _NOT_DOCUMENTED or step.burden.effect(case.request.purpose) == "fails"
-        return CriterionResult(
-            criterion.id, criterion.title, status, finding.reason, citation, step.tier, criterion.role,
+        if status is _NOT_DOCUMENTED:
+            purpose = case.request.purpose
+            decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
+        else:
+            decides = True
+        return _new_result(CriterionResult, (  # type: ignore[arg-type]
+            criterion.id, criterion.title, status, finding.reason, citation, step.tier, criterion.role,  # type: ignore[union-attr]
             step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,
-        )
+            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,  # type: ignore[union-attr]
+        ))
 
     def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
         try:
@@ -536,16 +637,16 @@ class KnowledgeBase:
             supersessions=self.supersessions,
         )
 
-    def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str) -> Determination:
+    def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str, receipt: Receipt | None = None) -> Determination:
         return Determination(
             case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or case.request.treatment, decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
             requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
-            receipt=self._receipt(version, chosen_by),
+            receipt=receipt or self._receipt(version, chosen_by),
         )
 
     def _unavailable(
-        self, case: Case, treatment: str, version: SourceVersion, on: dt.date, chosen_by: str,
+        self, case: Case, treatment: str, version: SourceVersion, on: dt.date, receipt: Receipt,
         results: tuple[CriterionResult, ...],
     ) -> Determination:
         """The governing text is licensed and not encoded: name every document in force."""
@@ -575,10 +676,10 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=Decision.CRITERIA_UNAVAILABLE, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=None, results=results,
-            receipt=self._receipt(version, chosen_by), decisive=tuple(r.criterion for r in still),
+            receipt=receipt, decisive=tuple(r.criterion for r in still),
         )
 
-    def _not_addressed(self, case: Case, chosen_by: str) -> Determination:
+    def _not_addressed(self, case: Case, receipt: Receipt) -> Determination:
         """The MTUS does not address the treatment: say so and cite the search sequence."""
         gs = self.guidelines
         sequence = gs.parameters["shared.not_addressed_by_mtus"]
@@ -593,7 +694,7 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=case.request.treatment, decision=Decision.NOT_ADDRESSED, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
-            receipt=self._receipt(None, chosen_by),
+            receipt=receipt,
         )
 
 
@@ -859,13 +960,19 @@ def _load_once(
             files.append((plugin, item))
     if directory is not None:
         files = _with_directory(files, Path(directory))
-    try:
-        guidelines = load_guidelines(files)
-        graph = build_graph(guidelines)
-    except LocatedError as exc:
-        owners = {display_path(item): plugin for plugin, item in files}
-        exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
-        raise
+    key = _cached_key(files, records)
+    guidelines = _cache.read(key) if key else None
+    graph = None
+    if guidelines is None:
+        try:
+            guidelines = load_guidelines(files)
+            graph = build_graph(guidelines)  # its checks pass before anything is cached
+        except LocatedError as exc:
+            owners = {display_path(item): plugin for plugin, item in files}
+            exc.plugin = owners.get(exc.path)  # type: ignore[attr-defined]
+            raise
+        if key:
+            _cache.write(key, guidelines)
     kb = KnowledgeBase(guidelines, manager, records, _bind_evaluators(guidelines, manager, timeout))
     kb._graph = graph
     return kb
@@ -893,3 +1000,15 @@ def _with_directory(files: list[tuple[str, Any]], directory: Path) -> list[tuple
     out = [(plugin, replacing.get(item.name, item)) for plugin, item in files]  # in place: load order is kept
     out += [(_plugins.CORE_PLUGIN, path) for path in given if path.name not in by_name]
     return out
+
+
+def _cached_key(files: list[tuple[str, Any]], records: Mapping[str, _plugins.PluginRecord]) -> str | None:
+    """The cache key of these guideline files, or None when the cache is off or a file
+    cannot be read (then the normal path reports it)."""
+    if _cache.cache_dir() is None:
+        return None
+    try:
+        contents = [(plugin, display_path(item), item.read_bytes()) for plugin, item in files]
+    except Exception:
+        return None
+    return _cache.cache_key(contents, {name: record.version for name, record in records.items()})

@@ -181,10 +181,6 @@ def build_manager(
 
 
 def _check_core_requirements(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import Version
-
-    core = Version(records[CORE_PLUGIN].version.replace("+unknown", ""))
     for name, info in call_each(pm, "mtus_plugin_info", timeout=load_timeout()):
         if info is None:
             continue
@@ -193,6 +189,10 @@ def _check_core_requirements(pm: pluggy.PluginManager, records: dict[str, Plugin
         wanted = info.get("requires_core")
         if wanted is None:
             continue
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # only when asked: slow to import
+        from packaging.version import Version
+
+        core = Version(records[CORE_PLUGIN].version.replace("+unknown", ""))
         try:
             spec = SpecifierSet(str(wanted))
         except InvalidSpecifier:

@@ -5,17 +5,45 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import math
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kb_core._model import CriterionResult, Determination, Status
 
 
+@functools.cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder with json.dumps(indent=2, sort_keys=True)'s layout, or None without
+    orjson. Imported on first use: it pulls in uuid and platform (~10 ms at start-up)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+        return None
+    options = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+    return lambda data: orjson.dumps(data, option=options)
+
+
 _SCALARS = (str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
+class _StdlibFloat(float):
+    """A float whose JSON text only the standard encoder writes as today (NaN, infinity,
+    exponent form such as 1e+16): it makes the fast encoder defer to ``json.dumps``."""
+
+
+def _portable(value: float) -> float:
+    if value == 0.0 or 1e-4 <= abs(value) < 1e16:  # repr and orjson agree in this range
+        return value
+    return _StdlibFloat(value)
+
+
+_field_names: dict[type, tuple[str, ...]] = {}  # per dataclass type: its field names
 
 
 # Lone surrogates cannot be encoded as UTF-8; other control characters would act on a terminal.
@@ -41,6 +69,25 @@ def safe_json(text: str) -> str:
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:  # the common case first: no isinstance chain
+        return value
+    if kind is float:  # JSON has no NaN or Infinity; the loader refuses them in inputs
+        return _portable(value) if math.isfinite(value) else str(value)
+    # Traces repeat the prior treatments (a dozen fields each) under several criteria: a
+    # dataclass's field names are looked up once per type, and plain items taken without a call.
+    names = _field_names.get(kind, ())
+    if names:
+        plain = _PLAIN_TYPES
+        out = {}
+        for name in names:
+            v = getattr(value, name)
+            out[name] = v if type(v) in plain else _plain(v)
+        return out
+    if kind is tuple or kind is list:
+        return [v if type(v) in _PLAIN_TYPES else _plain(v) for v in value]
+    if kind is dt.date:
+        return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN or Infinity; the loader refuses them in inputs
     if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
@@ -50,19 +97,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _PLAIN_TYPES else _plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _PLAIN_TYPES else _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        _field_names[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return _plain(value)
     return repr(value)  # never reached for checked results; keeps the output JSON whatever comes in
 
 
-def _result(r: CriterionResult) -> dict[str, Any]:
+def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain) -> dict[str, Any]:
     out: dict[str, Any] = {
         "criterion": r.criterion, "title": r.title, "status": r.status.value, "reason": r.reason,
         "citation": r.citation, "tier": r.tier, "role": r.role, "verification": r.verification,
-        "parameters": _plain(r.parameters), "facts": _plain(r.facts),
+        "parameters": _plain(r.parameters), "facts": {str(k): plain_fact(v) for k, v in r.facts.items()},
     }
     for key in ("documentation_needed", "approvable", "plugin"):
         value = getattr(r, key)
@@ -75,6 +123,10 @@ def _result(r: CriterionResult) -> dict[str, Any]:
 
 def determination_dict(det: Determination) -> dict[str, Any]:
     """A JSON-ready mapping of everything in the determination."""
+    return _determination_dict(det, _plain)
+
+
+def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
     return {
         "case_id": det.case_id,
         "treatment": det.treatment,
@@ -83,14 +135,46 @@ def determination_dict(det: Determination) -> dict[str, Any]:
         "requested_quantity": det.requested_quantity,
         "approved_quantity": det.approved_quantity,
         "decisive_criteria": list(det.decisive),
-        "criteria": [_result(r) for r in det.results],
+        "criteria": [_result(r, plain_fact) for r in det.results],
         "receipt": {k: v for k, v in _plain(det.receipt).items() if k != "supersessions" or v},
     }
 
 
 def determination_json(det: Determination) -> str:
     """Canonical JSON: same determination, same bytes."""
-    return safe_json(json.dumps(determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)) + "\n"
+    # Criteria often record the same (immutable) fact value, e.g. the prior treatments:
+    # converted once per determination here, where the mapping is not handed out.
+    seen: dict[int, Any] = {}
+
+    def plain_once(value: Any) -> Any:
+        if type(value) in _PLAIN_TYPES:
+            return value
+        key = id(value)
+        if key not in seen:
+            seen[key] = _plain(value)
+        return seen[key]
+
+    return canonical_json(_determination_dict(det, plain_once), encodable=True)
+
+
+def _stdlib_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def canonical_json(data: Any, *, encodable: bool = False) -> str:
+    """``json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)`` plus a newline,
+    through orjson where it writes the very same bytes (tests compare the two). What orjson
+    writes otherwise or refuses (NaN and extreme floats, integers beyond 64 bits, lone
+    surrogates) goes through the standard encoder; with ``encodable``, lone surrogates are
+    then written as ``\\uXXXX`` escapes (orjson's own output never holds one)."""
+    dumps = _orjson_dumps()
+    if dumps is not None:
+        try:
+            return dumps(data).decode("utf-8") + "\n"
+        except (TypeError, UnicodeError):  # orjson.JSONEncodeError is a TypeError
+            pass
+    text = _stdlib_json(data)
+    return safe_json(text) if encodable else text
 
 
 _LABEL = {

@@ -7,6 +7,9 @@ located errors that name the file, the line, the key and a fix.
 from __future__ import annotations
 
 import json
+import operator
+import re
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -41,8 +44,251 @@ def _allowed_keys(subschema: dict[str, Any]) -> str:
     return ", ".join(keys) if keys else "none"
 
 
+# ---------------------------------------------------------------- compiled accept/reject check
+#
+# jsonschema is the reference and writes every error message; it is also ~100x slower than
+# needed on the hot path (a case mapping per evaluate call). The published schemas are
+# compiled once into nested Python checks that answer only "valid or not", with jsonschema's
+# draft 2020-12 semantics for the keywords below; a document they reject goes to jsonschema
+# for the message, and a schema using any other keyword is not compiled at all.
+# tests/test_speed_equivalence.py keeps the two in step on sample and mutated documents.
+
+Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({
+    "$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default",
+    "deprecated", "readOnly", "writeOnly", "format",  # format: not asserted, as in _validator
+})
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is not bool and isinstance(value, (int, float))
+
+
+_TYPE_CHECKS: dict[str, Check] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+    "number": _is_number,
+    "integer": lambda v: type(v) is not bool and (isinstance(v, int) or (isinstance(v, float) and v.is_integer())),
+}
+
+
+_PYTHON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _types_check(kinds: list[str]) -> Check:
+    """``type: [...]``: one isinstance for the plain kinds, then numbers (never a bool)."""
+    plain = tuple(_PYTHON_TYPES[k] for k in kinds if k in _PYTHON_TYPES)
+    number, integer = "number" in kinds, "integer" in kinds
+    if set(kinds) - set(_PYTHON_TYPES) - {"number", "integer"}:
+        raise _Unsupported(f"type {kinds}")
+
+    def check(v: Any) -> bool:
+        if isinstance(v, plain):
+            return True
+        if type(v) is bool:
+            return False
+        if number and isinstance(v, (int, float)):
+            return True
+        return integer and (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))
+
+    return check
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """jsonschema's equality: True is not 1, False is not 0; containers compared deeply."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if (type(a) is bool) != (type(b) is bool):
+        return False
+    return bool(a == b)
+
+
+class _Defs(dict[str, Check]):
+    """Compiled definitions; ``names`` are all those the schema declares (a reference may
+    be compiled before the definition it names)."""
+
+    names: frozenset[str] = frozenset()
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(v: Any) -> bool:
+        for check in checks:
+            if not check(v):
+                return False
+        return True
+
+    return every
+
+
+def _compile(node: Any, defs: _Defs) -> Check:
+    if node is True:
+        return lambda v: True
+    if node is False:
+        return lambda v: False
+    if not isinstance(node, dict):
+        raise _Unsupported(repr(node))
+    keys = node.keys() - _ANNOTATIONS
+    checks: list[Check] = []
+    if node.get("type") == "object":  # the common object node as one function
+        checks.append(_object(node, defs))
+        keys -= {"type", "properties", "additionalProperties", "required"}
+    elif "enum" in keys and all(o is None or isinstance(o, str) for o in node["enum"]):
+        options = frozenset(node["enum"])  # only a string equals a string: no bool/int care
+        if None in options:
+            checks.append(lambda v: v is None or (type(v) is str and v in options))
+        else:
+            checks.append(lambda v: type(v) is str and v in options)
+        keys -= {"enum"}
+    for key in sorted(keys):
+        checks.append(_keyword(key, node[key], node, defs))
+    return _all(checks)
+
+
+def _object(node: dict[str, Any], defs: _Defs) -> Check:
+    if "patternProperties" in node:
+        raise _Unsupported("patternProperties")
+    props = {name: _compile(sub, defs) for name, sub in node.get("properties", {}).items()}
+    known = frozenset(props)
+    extra = node.get("additionalProperties", True)
+    closed = extra is False
+    extra_check = None if extra is True or closed else _compile(extra, defs)
+    required = tuple(node.get("required", ()))
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return False
+        if closed and not v.keys() <= known:
+            return False
+        for key in required:
+            if key not in v:
+                return False
+        for key, item in v.items():
+            sub = props.get(key, extra_check)
+            if sub is not None and not sub(item):
+                return False
+        return True
+
+    return check
+
+
+def _keyword(key: str, arg: Any, node: dict[str, Any], defs: _Defs) -> Check:
+    if key == "$ref":
+        if not isinstance(arg, str) or not arg.startswith("#/$defs/") or arg[8:] not in defs.names:
+            raise _Unsupported(f"$ref {arg}")
+        name = arg[8:]
+        if name in defs:
+            return defs[name]
+        return lambda v: defs[name](v)  # looked up late: a definition compiled after this one
+    if key == "type":
+        kinds = [arg] if isinstance(arg, str) else list(arg)
+        if len(kinds) == 1:
+            return _TYPE_CHECKS[kinds[0]]
+        return _types_check(kinds)
+    if key == "enum":
+        options = list(arg)
+        return lambda v: any(_equal(v, o) for o in options)
+    if key == "const":
+        return lambda v: _equal(v, arg)
+    if key == "pattern":
+        search = re.compile(arg).search
+        return lambda v: not isinstance(v, str) or search(v) is not None
+    if key == "minLength":
+        return lambda v: not isinstance(v, str) or len(v) >= arg
+    if key == "maxLength":
+        return lambda v: not isinstance(v, str) or len(v) <= arg
+    if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        # Written as jsonschema tests for a violation, so NaN passes as it does there.
+        violates = {"minimum": operator.lt, "maximum": operator.gt, "exclusiveMinimum": operator.le, "exclusiveMaximum": operator.ge}[key]
+        return lambda v: not _is_number(v) or not violates(v, arg)
+    if key == "minItems":
+        return lambda v: not isinstance(v, list) or len(v) >= arg
+    if key == "maxItems":
+        return lambda v: not isinstance(v, list) or len(v) <= arg
+    if key == "minProperties":
+        return lambda v: not isinstance(v, dict) or len(v) >= arg
+    if key == "maxProperties":
+        return lambda v: not isinstance(v, dict) or len(v) <= arg
+    if key == "uniqueItems":
+        if not arg:
+            return lambda v: True
+        return lambda v: not isinstance(v, list) or not any(_equal(v[i], v[j]) for i in range(len(v)) for j in range(i))
+    if key == "items":
+        each = _compile(arg, defs)
+
+        def items(v: Any) -> bool:
+            if isinstance(v, list):
+                for item in v:
+                    if not each(item):
+                        return False
+            return True
+
+        return items
+    if key in ("properties", "additionalProperties", "required"):
+        object_part = _object({k: node[k] for k in ("properties", "additionalProperties", "required") if k in node}, defs)
+        return lambda v: not isinstance(v, dict) or object_part(v)
+    if key in ("anyOf", "allOf", "oneOf"):
+        subs = [_compile(sub, defs) for sub in arg]
+        if key == "anyOf":
+            return lambda v: any(s(v) for s in subs)
+        if key == "allOf":
+            return _all(subs)
+        return lambda v: sum(1 for s in subs if s(v)) == 1
+    if key == "propertyNames":
+        name_check = _compile(arg, defs)
+        return lambda v: not isinstance(v, dict) or all(name_check(k) for k in v)
+    if key == "not":
+        sub = _compile(arg, defs)
+        return lambda v: not sub(v)
+    if key == "dependentRequired":
+        deps = {k: tuple(vs) for k, vs in arg.items()}
+        return lambda v: not isinstance(v, dict) or all(d in v for k, ds in deps.items() if k in v for d in ds)
+    if key == "if":
+        test = _compile(arg, defs)
+        then = _compile(node.get("then", True), defs)
+        otherwise = _compile(node.get("else", True), defs)
+        return lambda v: then(v) if test(v) else otherwise(v)
+    if key in ("then", "else"):
+        return lambda v: True  # applied with "if"
+    raise _Unsupported(key)
+
+
+@cache
+def compiled_check(name: str) -> Check | None:
+    """The schema ``name`` as a fast valid/invalid check, or None if it uses a keyword the
+    compiler does not know (then jsonschema alone validates)."""
+    root = schema(name)
+    defs = _Defs()
+    defs.names = frozenset(root.get("$defs", {}))
+    try:
+        for def_name, sub in root.get("$defs", {}).items():
+            defs[def_name] = _compile(sub, defs)
+        return _compile(root, defs)
+    except (_Unsupported, KeyError, TypeError, re.error):
+        return None
+
+
 def validate(document: Any, name: str, path: str, error: type[LocatedError]) -> None:
     """Raise ``error`` for the first (most relevant) schema violation in ``document``."""
+    check = compiled_check(name)
+    try:
+        if check is not None and check(document):
+            return
+    except RecursionError:
+        pass  # let jsonschema judge it
     import jsonschema
 
     errors = list(_validator(name).iter_errors(document))

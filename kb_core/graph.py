@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from kb_core._loader import GuidelineSet
 from kb_core._model import Citation, SourceVersion
@@ -46,6 +45,9 @@ __all__ = [
     "facts_needed",
     "nodes_of_kind",
 ]
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported where a graph is built: evaluating cases never needs it
 
 # Relations whose cycles make the knowledge base meaningless.
 ACYCLIC_RELATIONS = ("depends_on", "uses", "requires_prior_trial")
@@ -81,6 +83,8 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
     Raises:
         GraphError: a cycle, naming its edges and the file of the first node on it.
     """
+    import networkx as nx
+
     G = nx.MultiDiGraph()
     for sid, source in gs.sources.items():
         G.add_node(f"source:{sid}", kind="source", label=source.title, tier=source.tier)
@@ -150,6 +154,8 @@ def build_graph(gs: GuidelineSet) -> nx.MultiDiGraph:
 
 
 def _check_acyclic(G: nx.MultiDiGraph, gs: GuidelineSet) -> None:
+    import networkx as nx
+
     dependency = nx.DiGraph(
         (u, v) for u, v, relation in G.edges(data="relation") if relation in ACYCLIC_RELATIONS
     )
@@ -233,6 +239,8 @@ def dependents(G: nx.MultiDiGraph, node: str) -> list[str]:
     """
     if node not in G:
         raise GraphError(f"no node '{node}' in the graph", fix="use '<kind>:<id>', e.g. parameter:work_conditioning.max_years_since_injury")
+    import networkx as nx
+
     reverse = nx.DiGraph(
         (v, u) for u, v, r in G.edges(data="relation") if r in ("uses", "depends_on", "reads", "has_criterion", "has_parameter")
     )

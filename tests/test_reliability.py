@@ -356,7 +356,7 @@ def test_r4_g8_keyboard_interrupt_from_plugin_code_is_named_and_exits_130(tmp_pa
 def test_r7_approvable_true_or_float_never_modifies(tmp_path: Path) -> None:
     for mode in ("approvable_true", "approvable_float", "approvable_str"):
         kb = load_first_party(plugins=[("hostile", hostile.plugin(tmp_path / mode, evaluator_mode=mode))])
-        det = kb.evaluate({**hostile.MASSAGE_CASE, "request": {"treatment": "massage", "quantity": 8}})
+        det = kb.evaluate({**hostile.MASSAGE_CASE, "request": {**hostile.MASSAGE_CASE["request"], "quantity": 8}})
         assert det.decision is Decision.ERROR and "Modified" not in det.summary and "kb_core" not in det.summary
 
 
@@ -513,7 +513,7 @@ def test_r11_hanging_load_hook_is_left_out(tmp_path: Path, monkeypatch: pytest.M
 def test_r12_new_plugin_and_graph_bad_paths_are_clear_errors(tmp_path: Path) -> None:
     file = tmp_path / "file"
     file.write_text("")
-    for args in (["new-plugin", "massage", "--directory", str(file / "sub")], ["new-plugin", "a" * 300], ["graph", "-o", str(file / "x.json")]):
+    for args in (["new-plugin", "reflexology", "--directory", str(file / "sub")], ["new-plugin", "a" * 300], ["graph", "-o", str(file / "x.json")]):
         code, _, err = run(*args)
         assert code == 1 and err.startswith("error: ") and "Traceback" not in err, (args, err)
 
@@ -536,7 +536,7 @@ def test_r12_titles_are_quoted_in_yaml_toml_and_python(tmp_path: Path, title: st
 
 
 def test_r12_title_with_a_newline_is_refused(tmp_path: Path) -> None:
-    code, _, err = run("new-plugin", "massage", "--directory", str(tmp_path), "--title", "two\nlines")
+    code, _, err = run("new-plugin", "reflexology", "--directory", str(tmp_path), "--title", "two\nlines")
     assert code == 1 and "one line" in err
 
 

@@ -15,12 +15,13 @@ from kb_core import Decision, Finding, Status, evaluator, hookimpl
 
 HERE = Path(__file__).resolve().parent
 
-# A third-party massage treatment (its own kind, its own id prefix): the plugin under test.
+# A third-party treatment (its own id prefix) judging a kind no first-party plugin judges
+# (massage is first-party since issue 8, so the fixture judges home exercise requests).
 MASSAGE = """\
 treatments:
   hostile_massage:
     title: Massage (hostile fixture)
-    requested_as: [massage]
+    requested_as: [home_exercise]
     governed_by: [cpmtg-2009, cpmtg-2016]
     parameters:
       max_visits:
@@ -48,7 +49,7 @@ treatments:
         documentation_needed: Nothing.
         verification: {status: K}
 """
-MASSAGE_CASE: dict[str, Any] = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "massage", "quantity": 4}}
+MASSAGE_CASE: dict[str, Any] = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "home_exercise", "quantity": 4}}
 
 # A treatment judging first-party chiropractic requests at the MTUS tier; ``supersedes`` optional.
 TAKEOVER = """\

@@ -93,11 +93,14 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
         options.append(st.none())
     if "boolean" in kinds:
         options.append(st.booleans())
+    high = node.get("maximum")
+    if high is not None:  # the schema's upper bounds (hours a day, counts): boundary draws clamped to them
+        numbers = numbers.map(lambda v: min(v, high))
     if "integer" in kinds:
         options.append(numbers)
     if "number" in kinds:
         low = node.get("minimum", 0)
-        options.append(st.one_of(numbers.map(float), st.floats(low, 40, allow_nan=False)).filter(lambda v: v > 0 or "exclusiveMinimum" not in node))
+        options.append(st.one_of(numbers.map(float), st.floats(low, min(40, high if high is not None else 40), allow_nan=False)).filter(lambda v: v > 0 or "exclusiveMinimum" not in node))
     if "string" in kinds:
         options.append(st.sampled_from(["a note", "lumbar sprain", "2015-03-02", ""]))
     if "array" in kinds or isinstance(node.get("items"), Mapping):
@@ -143,6 +146,14 @@ def fact_paths_of(case: Mapping[str, Any]) -> set[str]:
     return out
 
 
+def _bounded(strategy: st.SearchStrategy[Any], node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """``strategy`` with its numbers clamped to the schema node's ``maximum`` (if any)."""
+    high = _resolve(node).get("maximum")
+    if high is None:
+        return strategy
+    return strategy.map(lambda v: min(v, high) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+
+
 @st.composite
 def case_dicts(draw: st.DrawFn, kb: KnowledgeBase, kind: str) -> dict[str, Any]:
     """A valid case mapping requesting ``kind``; any fact may be absent, and every field the
@@ -162,8 +173,8 @@ def case_dicts(draw: st.DrawFn, kb: KnowledgeBase, kind: str) -> dict[str, Any]:
         """An object with any subset of the node's properties (``fixed``: own strategies)."""
         node = _resolve(node)
         required = set(node.get("required", ()))
-        optional = {key: fixed[key] if key in fixed else _value(child, numbers) for key, child in node["properties"].items() if key not in required}
-        base = {key: fixed[key] for key in required}
+        optional = {key: _bounded(fixed[key], child) if key in fixed else _value(child, numbers) for key, child in node["properties"].items() if key not in required}
+        base = {key: _bounded(fixed[key], node["properties"][key]) for key in required}
         return draw(st.fixed_dictionaries(base, optional=optional))
 
     injury = draw(st.dates(dt.date(2003, 6, 1), dt.date(2017, 6, 30)))

@@ -540,6 +540,8 @@ def human_value(value: Any, unit: str) -> list[str]:
 
     if isinstance(value, Mapping):
         return [f"table of {unit}:", *(f"  {key}: {plain(v)}" for key, v in value.items())]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):  # rows of a table
+        return [f"table of {unit}:", *("  " + "; ".join(f"{key}: {plain(v)}" for key, v in row.items()) for row in value)]
     if isinstance(value, (list, tuple)):
         return [f"{', '.join(map(str, value))} ({unit})"]
     return [f"{value} {unit}"]

@@ -105,6 +105,12 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
         options.append(st.sampled_from(["a note", "lumbar sprain", "2015-03-02", ""]))
     if "array" in kinds or isinstance(node.get("items"), Mapping):
         options.append(st.lists(_value(node["items"], numbers), max_size=2, unique=node.get("uniqueItems", False)))
+    if "properties" in node:  # a nested record (a device, a device trial, a program): any subset of its fields
+        required = set(node.get("required", ()))
+        fields = {key: _value(child, numbers) for key, child in node["properties"].items()}
+        options.append(st.fixed_dictionaries(
+            {key: fields[key] for key in required}, optional={key: s for key, s in fields.items() if key not in required},
+        ))
     return st.one_of(*options) if options else st.none()
 
 

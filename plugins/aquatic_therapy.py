@@ -51,7 +51,7 @@ def visit_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
     given, complete = visits_so_far(case, *COUNTED)
     if not complete:
         return Finding.not_documented(f"prior therapy is documented without its number of visits ({given} counted)")
-    allowance, row = _allowance(case, p)
+    allowance, _, row = _allowance(case, p)
     authorized = case.request.ur_authorized_quantity or 0
     total = given + authorized + requested
     counted = f"{given} given + {authorized} certified + {requested} requested = {total}"

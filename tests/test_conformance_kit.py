@@ -76,7 +76,7 @@ def test_the_kit_fails_a_plugin_that_raises_on_a_quantity_in_weeks(tmp_path: Pat
 
 
 def test_the_kit_varies_certified_sample_cases_one_fact_at_a_time(tmp_path: Path) -> None:
-    sample = "dates: {request: '2015-03-02'}\nrequest: {treatment: massage, quantity: 6}\nexpected: {decision: certified, approved_quantity: 6}\n"
+    sample = "dates: {request: '2015-03-02'}\nrequest: {treatment: home_exercise, quantity: 6}\nexpected: {decision: certified, approved_quantity: 6}\n"
     report = _kit(tmp_path, visits, sample=sample)
     assert report.ok, report.problems
     assert report.certified_seeds == 1
@@ -90,6 +90,6 @@ def test_the_kit_catches_a_plugin_where_documenting_more_lowers_the_decision(tmp
             return Finding.not_met("documented deficits count against the request")
         return visits.func(case, p)
 
-    sample = "dates: {request: '2015-03-02'}\nrequest: {treatment: massage, quantity: 6}\nexpected: {decision: certified, approved_quantity: 6}\n"
+    sample = "dates: {request: '2015-03-02'}\nrequest: {treatment: home_exercise, quantity: 6}\nexpected: {decision: certified, approved_quantity: 6}\n"
     report = _kit(tmp_path, punishes_documentation, sample=sample)
     assert any("documenting more lowered" in problem for problem in report.problems), report.problems

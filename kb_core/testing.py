@@ -259,9 +259,9 @@ def _shift(day: str, days: int) -> str:
 @st.composite
 def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """A documented case from ``seeds`` (cases certified as they stand) with one fact changed:
-    the requested quantity moved to a threshold, the unit, schedule, purpose, regions or
-    dates changed, a finding flipped or removed, an earlier course added, changed or
-    dropped, a concurrent therapy added. Starting from certifiable cases makes all four
+    the requested quantity moved to a threshold, the unit, schedule, purpose, regions,
+    dates or date of service changed, a finding flipped or removed, an earlier course
+    added, changed or dropped, a concurrent therapy added. Starting from certifiable cases makes all four
     decisions occur, so properties are tested where they can fail."""
     case = copy.deepcopy(dict(draw(st.sampled_from(list(seeds)))))
     treatment = kb.treatment_for(kind)
@@ -272,7 +272,7 @@ def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequen
     prior = case.setdefault("prior_treatments", [])
     change = draw(st.sampled_from([
         "quantity", "quantity", "quantity", "unit", "schedule", "purpose", "regions", "authorized", "date", "injury",
-        "finding", "finding", "add_course", "course", "drop_course", "concurrent", "duplicate",
+        "service", "finding", "finding", "add_course", "course", "drop_course", "concurrent", "duplicate",
     ]))
     if change == "quantity":
         request["quantity"] = draw(numbers)
@@ -292,6 +292,9 @@ def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequen
         moved = _shift(case["dates"][key], draw(st.sampled_from([-4000, -2500, -400, 400, 1000, 2500])))
         injury = case["dates"].get("injury")
         case["dates"][key] = max(moved, injury) if injury else moved
+    elif change == "service":  # from 2017-12-01 the date of service, not the request date, chooses the version
+        key = "request" if "request" in case["dates"] else "ur_decision"
+        case["dates"]["service"] = _shift(case["dates"][key], draw(st.sampled_from([30, 1000, 2500, 4000])))
     elif change == "injury":
         key = "request" if "request" in case["dates"] else "ur_decision"
         case["dates"]["injury"] = draw(st.sampled_from(["2003-12-31", "2004-01-01", "2004-02-29", _shift(case["dates"][key], -729), _shift(case["dates"][key], -731)]))

@@ -91,7 +91,9 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
     if "boolean" in kinds:
         options.append(st.booleans())
     if "integer" in kinds:
-        options.append(numbers)
+        low, high = node.get("minimum"), node.get("maximum")
+        options.append(numbers if low is None and high is None else
+                       numbers.filter(lambda v: (low is None or v >= low) and (high is None or v <= high)))
     if "number" in kinds:
         low = node.get("minimum", 0)
         options.append(st.one_of(numbers.map(float), st.floats(low, 40, allow_nan=False)).filter(lambda v: v > 0 or "exclusiveMinimum" not in node))
@@ -99,12 +101,13 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
         options.append(st.sampled_from(["a note", "lumbar sprain", "2015-03-02", ""]))
     if "array" in kinds or isinstance(node.get("items"), Mapping):
         options.append(st.lists(_value(node["items"], numbers), max_size=2, unique=node.get("uniqueItems", False)))
-    if "properties" in node:  # a nested record (a device, a device trial, a program): any subset of its fields
+    if "properties" in node:  # a nested record (a device, a device trial, a program): any subset of its fields, or all
         required = set(node.get("required", ()))
         fields = {key: _value(child, numbers) for key, child in node["properties"].items()}
         options.append(st.fixed_dictionaries(
             {key: fields[key] for key in required}, optional={key: s for key, s in fields.items() if key not in required},
         ))
+        options.append(st.fixed_dictionaries(fields))
     return st.one_of(*options) if options else st.none()
 
 

@@ -384,6 +384,7 @@ class KnowledgeBase:
         if governing.source == source or governing.effective_from is None:
             return governing
         return self._era.source_version(self.guidelines, source, governing.effective_from) or governing
+
     def definition_citation(self, did: str, on: dt.date) -> str:
         """How a definition is cited for a request made on ``on``: its lettering then
         (``citations_by_date``) under the version of the text in force then."""

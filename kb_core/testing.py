@@ -97,7 +97,9 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
     if high is not None:  # the schema's upper bounds (hours a day, counts): boundary draws clamped to them
         numbers = numbers.map(lambda v: min(v, high))
     if "integer" in kinds:
-        options.append(numbers)
+        low, high = node.get("minimum"), node.get("maximum")
+        options.append(numbers if low is None and high is None else
+                       numbers.filter(lambda v: (low is None or v >= low) and (high is None or v <= high)))
     if "number" in kinds:
         low = node.get("minimum", 0)
         options.append(st.one_of(numbers.map(float), st.floats(low, min(40, high if high is not None else 40), allow_nan=False)).filter(lambda v: v > 0 or "exclusiveMinimum" not in node))
@@ -105,12 +107,13 @@ def _value(node: Mapping[str, Any], numbers: st.SearchStrategy[Any]) -> st.Searc
         options.append(st.sampled_from(["a note", "lumbar sprain", "2015-03-02", ""]))
     if "array" in kinds or isinstance(node.get("items"), Mapping):
         options.append(st.lists(_value(node["items"], numbers), max_size=2, unique=node.get("uniqueItems", False)))
-    if "properties" in node:  # a nested record (a device, a device trial, a program): any subset of its fields
+    if "properties" in node:  # a nested record (a device, a device trial, a program): any subset of its fields, or all
         required = set(node.get("required", ()))
         fields = {key: _value(child, numbers) for key, child in node["properties"].items()}
         options.append(st.fixed_dictionaries(
             {key: fields[key] for key in required}, optional={key: s for key, s in fields.items() if key not in required},
         ))
+        options.append(st.fixed_dictionaries(fields))
     return st.one_of(*options) if options else st.none()
 
 
@@ -273,9 +276,9 @@ def _shift(day: str, days: int) -> str:
 @st.composite
 def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """A documented case from ``seeds`` (cases certified as they stand) with one fact changed:
-    the requested quantity moved to a threshold, the unit, schedule, purpose, regions or
-    dates changed, a finding flipped or removed, an earlier course added, changed or
-    dropped, a concurrent therapy added. Starting from certifiable cases makes all four
+    the requested quantity moved to a threshold, the unit, schedule, purpose, regions,
+    dates or date of service changed, a finding flipped or removed, an earlier course
+    added, changed or dropped, a concurrent therapy added. Starting from certifiable cases makes all four
     decisions occur, so properties are tested where they can fail."""
     case = copy.deepcopy(dict(draw(st.sampled_from(list(seeds)))))
     treatment = kb.treatment_for(kind)
@@ -286,7 +289,7 @@ def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequen
     prior = case.setdefault("prior_treatments", [])
     change = draw(st.sampled_from([
         "quantity", "quantity", "quantity", "unit", "schedule", "purpose", "regions", "authorized", "date", "injury",
-        "finding", "finding", "add_course", "course", "drop_course", "concurrent", "duplicate",
+        "service", "finding", "finding", "add_course", "course", "drop_course", "concurrent", "duplicate",
     ]))
     if change == "quantity":
         request["quantity"] = draw(numbers)
@@ -306,6 +309,9 @@ def one_fact_varied(draw: st.DrawFn, kb: KnowledgeBase, kind: str, seeds: Sequen
         moved = _shift(case["dates"][key], draw(st.sampled_from([-4000, -2500, -400, 400, 1000, 2500])))
         injury = case["dates"].get("injury")
         case["dates"][key] = max(moved, injury) if injury else moved
+    elif change == "service":  # from 2017-12-01 the date of service, not the request date, chooses the version
+        key = "request" if "request" in case["dates"] else "ur_decision"
+        case["dates"]["service"] = _shift(case["dates"][key], draw(st.sampled_from([30, 1000, 2500, 4000])))
     elif change == "injury":
         key = "request" if "request" in case["dates"] else "ur_decision"
         case["dates"]["injury"] = draw(st.sampled_from(["2003-12-31", "2004-01-01", "2004-02-29", _shift(case["dates"][key], -729), _shift(case["dates"][key], -731)]))

@@ -151,7 +151,7 @@ def evaluate(obj: _Context, cases: tuple[Path, ...], fmt: str, strict: bool) -> 
 def _evaluate_watched(kb: KnowledgeBase, parsed: Any, strict: bool) -> Any:
     """Evaluate under the watchdog, blaming the plugin that owns the treatment on a hang."""
     kb.check_case(parsed)
-    treatment = kb.treatment_for(parsed.request.treatment, parsed.dates.decisive)
+    treatment = kb.treatment_for(parsed.request.treatment, kb._era.version_date(parsed)[0])  # the date evaluate chooses by
     owner = kb.guidelines.treatment_plugin.get(treatment, "kb_core") if treatment else "kb_core"
     return _watched(lambda: kb.evaluate(parsed, strict=strict), _evaluate_timeout(), owner)
 

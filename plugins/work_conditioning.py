@@ -15,7 +15,6 @@ from typing import Any
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 
 T = "work_conditioning"
-DEMAND_ORDER = ("sedentary", "light", "medium", "heavy", "very_heavy")
 
 
 @evaluator(f"{T}.job_demand")
@@ -24,7 +23,8 @@ def job_demand(case: Case, p: Mapping[str, Any]) -> Finding:
     if level is None:
         return Finding.not_documented("the job's physical demand level is not documented")
     floor = p["min_physical_demand_level"]
-    if DEMAND_ORDER.index(level) < DEMAND_ORDER.index(floor):
+    order = p["physical_demand_levels_in_order"]
+    if order.index(level) < order.index(floor):
         return Finding.not_met(f"the job is {level} work, below the {floor} demand level the program is for")
     if case.findings.fce_valid_below_job_demands is False:
         return Finding.not_met("the FCE does not show valid, maximal-effort capacities below the job's demands")

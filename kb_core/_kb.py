@@ -636,6 +636,7 @@ class KnowledgeBase:
             knowledge_base_digest=self.digest,
             plugins={name: record.version for name, record in sorted(self.plugins.items())},
             supersessions=self.supersessions,
+            knowledge_base_version=self.guidelines.kb_version,
         )
 
     def _no_criteria(self, case: Case, version: SourceVersion | None, chosen_by: str, why: str, receipt: Receipt | None = None) -> Determination:

@@ -313,6 +313,9 @@ class Receipt:
     plugins: Mapping[str, str]
     # Treatments replaced by an explicit ``supersedes:`` declaration, in the whole knowledge base
     supersessions: tuple[str, ...] = ()
+    # Semantic version of the first-party knowledge base (common.yaml's kb_version); the
+    # digest stays the exact identity.
+    knowledge_base_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,6 +215,6 @@ def determination_text(det: Determination) -> str:
     plugins = ", ".join(f"{k} {v}" for k, v in r.plugins.items())
     if any(res.verification not in ("V", "D") for res in det.results):
         lines += ["", "[V] verified against the source, [D] as quoted in IMR decisions; [K]/[U] not yet checked against the guideline text."]
-    lines += ["", f"Receipt: mtus-kb {r.package_version}; knowledge base sha256 {r.knowledge_base_digest}", f"         plugins: {plugins}"]
+    lines += ["", f"Receipt: mtus-kb {r.package_version}; knowledge base {r.knowledge_base_version or 'unversioned'} sha256 {r.knowledge_base_digest}", f"         plugins: {plugins}"]
     lines += [f"         SUPERSEDED: {item}" for item in r.supersessions]
     return safe_text("\n".join(lines) + "\n")

@@ -217,3 +217,61 @@ def test_a_criterion_using_a_definition_cites_it_by_the_request_date() -> None:
     det = KB.evaluate({"dates": {"injury": "2014-01-06", "request": "2015-06-01"}, "request": {"treatment": "chiropractic", "body_regions": ["lumbar_spine"], "quantity": 6, "purpose": "continuation"}})
     result = next(r for r in det.results if r.criterion == "chiropractic.continuation_functional_improvement")
     assert result.citation.endswith("; functional improvement: 8 CCR §9792.20 (2015), §9792.20(e)")
+
+
+def _numeric_entries(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], float]]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [(path, value)]
+    if isinstance(value, Mapping):
+        return [e for key, item in value.items() for e in _numeric_entries(item, (*path, key))]
+    if isinstance(value, tuple):
+        return [e for index, item in enumerate(value) for e in _numeric_entries(item, (*path, index))]
+    return []
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: (_replaced(v, rest, new) if k == head else v) for k, v in value.items()})
+    return tuple(_replaced(v, rest, new) if i == head else v for i, v in enumerate(value))
+
+
+# Tables a criterion reads only for their keys (which surgeries are listed, which row a
+# diagnosis falls in); their numbers are thresholds of another criterion, checked there.
+KEYS_ONLY = {
+    ("physical_medicine.continuation_functional_improvement", "postsurgical_general_course"),
+    ("physical_medicine.diagnosis_allowance", "postsurgical_general_course"),
+    ("physical_medicine.home_program_transition", "postsurgical_general_course"),
+    ("physical_medicine.initial_trial", "postsurgical_general_course"),
+    ("physical_medicine.visit_cap", "postsurgical_general_course"),
+    # The home-program criterion reads the allowance the diagnosis_allowance boundary cases pin.
+    *(("physical_medicine.home_program_transition", name) for name in ("visits_by_diagnosis", "weeks_by_diagnosis", "odg_rows_quoted", "odg_rows_unquoted")),
+}
+
+
+@pytest.mark.parametrize("treatment", OWN_TREATMENTS)
+def test_every_number_in_every_table_row_has_a_case_on_its_boundary(treatment: str) -> None:
+    """Each number a criterion reads (each row of each table, each version) changes some
+    sample case's finding when moved one up or one down: a case sits just inside or
+    just outside it."""
+    corpus = _corpus()
+    hit: dict[tuple[str, str, tuple[Any, ...]], bool] = {}
+    for step in _steps(treatment):
+        base = [_fingerprint(step, case, step.params) for case in corpus]
+        for name, value in step.params.items():
+            if (step.criterion.id, name) in KEYS_ONLY:
+                continue
+            for path, number in _numeric_entries(value):
+                key = (step.criterion.id, name, path)
+                if hit.get(key):
+                    continue
+                hit[key] = any(
+                    _fingerprint(step, case, {**step.params, name: _replaced(value, path, number + delta)}) != before
+                    for delta in (1, -1) for case, before in zip(corpus, base)
+                )
+    missing = sorted(f"{cid}: {name}{list(path)}" for (cid, name, path), ok in hit.items() if not ok)
+    assert not missing, "numbers no sample case sits next to:\n  " + "\n  ".join(missing)

@@ -69,9 +69,15 @@ class Mutant:
 
 def _python_mutants(tree: Path, rel: str) -> list[Mutant]:
     out = []
+    in_docstring = False
     for number, line in enumerate((tree / rel).read_text().splitlines(), 1):
         code = line.split("#", 1)[0]
         stripped = code.strip()
+        if stripped.count('"""') % 2:  # a docstring opens or closes here: its text is no code
+            in_docstring = not in_docstring
+            continue
+        if in_docstring:
+            continue
         if not stripped or stripped.startswith(("def ", "class ", "import ", "from ", "@", '"""', "return [", "\"", "'")) or "f\"" in code[: code.find("(") + 1]:
             continue
         for pattern, replacement, kind in OPERATORS:

@@ -280,3 +280,27 @@ def test_every_number_in_every_table_row_has_a_case_on_its_boundary(treatment: s
                 )
     missing = sorted(f"{cid}: {name}{list(path)}" for (cid, name, path), ok in hit.items() if not ok)
     assert not missing, "numbers no sample case sits next to:\n  " + "\n  ".join(missing)
+
+
+MET, NA = kb_core.Status.MET, kb_core.Status.NOT_APPLICABLE
+FULL_TRACE: dict[str, dict[str, kb_core.Status]] = {
+    # A first low-back course within every limit: what applies is met, what does not says so.
+    "physical_medicine/lumbar-sprain-six-visit-first-course-is-certified.yaml": {
+        "visits_stated": MET, "duplicate_request": NA, "home_program_transition": NA, "surgery_supported": NA,
+        "region_documented": MET, "functional_deficits": MET, "authorized_course_first": NA,
+        "continuation_functional_improvement": NA, "diagnosis_allowance": MET, "initial_trial": MET, "frequency": MET,
+        "postsurgical_course": NA, "visit_cap": MET,
+    },
+    "chiropractic/low-back-initial-six-visits-certified.yaml": {
+        "visits_stated": MET, "concurrent_therapy": NA, "duplicate_request": NA, "region_documented": MET, "region_covered": MET,
+        "region_recommended": MET, "region_no_recommendation": NA, "musculoskeletal_indication": MET, "not_maintenance": MET,
+        "continuation_functional_improvement": NA, "flare_up": NA, "low_back_course": MET, "neck_course": NA, "shoulder_course": NA,
+        "flare_up_visits": NA, "visit_cap": MET,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(FULL_TRACE))
+def test_a_certified_first_course_pins_every_criterion_status(name: str) -> None:
+    det = KB.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / name))
+    assert {r.criterion.split(".", 1)[1]: r.status for r in det.results} == FULL_TRACE[name]

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
     parser.add_argument("--list", action="store_true", help="list the mutants without running them")
+    parser.add_argument("--replay", type=Path, help="rerun the survivors of an earlier --json report (matched by line text)")
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
     if args.quick:
@@ -180,7 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         for rel in YAML_FILES:
             if (tree / rel).exists() and (not args.files or rel in args.files):
                 mutants += _yaml_mutants(tree, rel)
-    if args.per_kind:
+    if args.replay:
+        survivors = [Mutant(**{**m, "outcome": "", "killed_by": "", "seconds": 0.0}) for m in json.loads(args.replay.read_text()) if m["outcome"] == "survived"]
+        mutants = []
+        for m in survivors:
+            lines = [line.strip() for line in (tree / m.file).read_text().splitlines()]
+            matches = [i + 1 for i, text in enumerate(lines) if text == m.before]
+            if matches:
+                m.line = min(matches, key=lambda n: abs(n - m.line))
+                mutants.append(m)
+            else:
+                print(f"gone: {m.file}:{m.line} {m.before}")
+    elif args.per_kind:
         rng = random.Random(args.seed)
         by_kind: dict[str, list[Mutant]] = {}
         for m in mutants:

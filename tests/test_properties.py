@@ -259,10 +259,12 @@ def test_manipulation_is_never_certified_where_it_is_not_recommended(case: dict[
     event(f"decision: {det.decision.value}")
 
 
-def _reach(prop: Any, strategy: st.SearchStrategy[Any], examples: int = 60) -> float:
+def _reach(prop: Any, strategy: st.SearchStrategy[Any], examples: int = 80) -> float:
+    """The share of draws in which ``prop`` reached its assertion (derandomized, so the
+    measured share is the same on every run)."""
     hits: list[bool] = []
 
-    @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(strategy)
     def collect(case: dict[str, Any]) -> None:
         hits.append(bool(prop(case)))
@@ -281,6 +283,7 @@ def test_each_property_is_reached_in_most_draws() -> None:
         "improvement never lowers": _reach(improvement_after_a_course_never_lowers, _after_a_course()),
         "cap never exceeded in full": _reach(cap_is_never_exceeded_in_full, _near_the_cap()),
     }
+    print("reach:", {name: round(share, 2) for name, share in reach.items()})
     low = {name: share for name, share in reach.items() if share <= 0.5}
     assert not low, f"reached in too few draws: {low} (all: {reach})"
 

@@ -170,6 +170,10 @@ PINNED: dict[str, dict[str, kb_core.Status]] = {
     "chiropractic/low-back-while-physical-therapy-is-under-way-without-rationale-not-certified.yaml": {"chiropractic.concurrent_therapy": NOT_DOCUMENTED},
     "chiropractic/low-back-continuation-prior-visit-count-unknown-is-a-note-certified.yaml": {"chiropractic.low_back_course": NOT_DOCUMENTED, "chiropractic.visit_cap": NOT_DOCUMENTED},
     "chiropractic/request-in-2008-above-the-statutory-cap-modified-to-two.yaml": {"chiropractic.visit_cap": NOT_MET},
+    "chiropractic/flare-up-not-found-on-examination-not-certified.yaml": {"chiropractic.flare_up": NOT_MET},
+    "chiropractic/low-back-continuation-without-any-earlier-course-not-certified.yaml": {"chiropractic.continuation_functional_improvement": NOT_DOCUMENTED, "chiropractic.low_back_course": NOT_DOCUMENTED},
+    "chiropractic/low-back-initial-seven-visits-modified-to-six.yaml": {"chiropractic.low_back_course": NOT_MET},
+    "physical_medicine/remainder-after-ur-certified-six-visit-trial-not-certified.yaml": {"physical_medicine.authorized_course_first": NOT_MET, "physical_medicine.initial_trial": NOT_MET},
     "chiropractic/request-in-2008-within-the-statutory-cap-has-no-criteria.yaml": {"chiropractic.statute_only_era": NOT_MET},
     "physical_medicine/at-least-ten-prior-visits-reach-the-row-not-certified.yaml": {"physical_medicine.diagnosis_allowance": NOT_MET, "physical_medicine.home_program_transition": NOT_MET, "physical_medicine.visit_cap": NOT_DOCUMENTED},
     "physical_medicine/chronic-continuation-on-reported-benefit-only-not-certified.yaml": {"physical_medicine.continuation_functional_improvement": NOT_DOCUMENTED},
@@ -214,6 +218,8 @@ def test_the_digest_changes_when_guideline_content_changes(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("on", "lettering", "label"), [
     ("2008-06-02", "§9792.20(e)", "8 CCR §9792.20 (2007)"),
+    ("2009-07-17", "§9792.20(e)", "8 CCR §9792.20 (2007)"),
+    ("2009-07-18", "§9792.20(f)", "8 CCR §9792.20 (2009)"),
     ("2012-06-04", "§9792.20(f)", "8 CCR §9792.20 (2009)"),
     ("2015-04-19", "§9792.20(f)", "8 CCR §9792.20 (2009)"),
     ("2015-04-20", "§9792.20(e)", "8 CCR §9792.20 (2015)"),
@@ -226,3 +232,87 @@ def test_a_criterion_using_a_definition_cites_it_by_the_request_date() -> None:
     det = KB.evaluate({"dates": {"injury": "2014-01-06", "request": "2015-06-01"}, "request": {"treatment": "chiropractic", "body_regions": ["lumbar_spine"], "quantity": 6, "purpose": "continuation"}})
     result = next(r for r in det.results if r.criterion == "chiropractic.continuation_functional_improvement")
     assert result.citation.endswith("; functional improvement: 8 CCR §9792.20 (2015), §9792.20(e)")
+
+
+def _numeric_entries(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], float]]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [(path, value)]
+    if isinstance(value, Mapping):
+        return [e for key, item in value.items() for e in _numeric_entries(item, (*path, key))]
+    if isinstance(value, tuple):
+        return [e for index, item in enumerate(value) for e in _numeric_entries(item, (*path, index))]
+    return []
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: (_replaced(v, rest, new) if k == head else v) for k, v in value.items()})
+    return tuple(_replaced(v, rest, new) if i == head else v for i, v in enumerate(value))
+
+
+# Tables a criterion reads only for their keys (which surgeries are listed, which row a
+# diagnosis falls in); their numbers are thresholds of another criterion, checked there.
+KEYS_ONLY = {
+    ("physical_medicine.continuation_functional_improvement", "postsurgical_general_course"),
+    ("physical_medicine.diagnosis_allowance", "postsurgical_general_course"),
+    ("physical_medicine.home_program_transition", "postsurgical_general_course"),
+    ("physical_medicine.initial_trial", "postsurgical_general_course"),
+    ("physical_medicine.visit_cap", "postsurgical_general_course"),
+    # The home-program criterion reads the allowance the diagnosis_allowance boundary cases pin.
+    *(("physical_medicine.home_program_transition", name) for name in ("visits_by_diagnosis", "weeks_by_diagnosis", "odg_rows_quoted", "odg_rows_unquoted")),
+}
+
+
+@pytest.mark.parametrize("treatment", OWN_TREATMENTS)
+def test_every_number_in_every_table_row_has_a_case_on_its_boundary(treatment: str) -> None:
+    """Each number a criterion reads (each row of each table, each version) changes some
+    sample case's finding when moved one up or one down: a case sits just inside or
+    just outside it."""
+    corpus = _corpus()
+    hit: dict[tuple[str, str, tuple[Any, ...]], bool] = {}
+    for step in _steps(treatment):
+        base = [_fingerprint(step, case, step.params) for case in corpus]
+        for name, value in step.params.items():
+            if (step.criterion.id, name) in KEYS_ONLY:
+                continue
+            for path, number in _numeric_entries(value):
+                key = (step.criterion.id, name, path)
+                if hit.get(key):
+                    continue
+                hit[key] = any(
+                    _fingerprint(step, case, {**step.params, name: _replaced(value, path, number + delta)}) != before
+                    for delta in (1, -1) for case, before in zip(corpus, base)
+                )
+    missing = sorted(f"{cid}: {name}{list(path)}" for (cid, name, path), ok in hit.items() if not ok)
+    assert not missing, "numbers no sample case sits next to:\n  " + "\n  ".join(missing)
+
+
+MET, NA = kb_core.Status.MET, kb_core.Status.NOT_APPLICABLE
+FULL_TRACE: dict[str, dict[str, kb_core.Status]] = {
+    # A first low-back course within every limit: what applies is met, what does not says so.
+    "physical_medicine/lumbar-sprain-six-visit-first-course-is-certified.yaml": {
+        "visits_stated": MET, "duplicate_request": NA, "home_program_transition": NA, "surgery_supported": NA,
+        "region_documented": MET, "functional_deficits": MET, "authorized_course_first": NA,
+        "continuation_functional_improvement": NA, "diagnosis_allowance": MET, "initial_trial": MET, "frequency": MET,
+        "postsurgical_course": NA, "visit_cap": MET,
+    },
+    # Above the cap in 2008: the era's scope criterion steps aside and the cap decides.
+    "chiropractic/request-in-2008-above-the-statutory-cap-modified-to-two.yaml": {"statute_only_era": NA, "visit_cap": kb_core.Status.NOT_MET},
+    "chiropractic/low-back-initial-six-visits-certified.yaml": {
+        "visits_stated": MET, "concurrent_therapy": NA, "duplicate_request": NA, "region_documented": MET, "region_covered": MET,
+        "region_recommended": MET, "region_no_recommendation": NA, "musculoskeletal_indication": MET, "not_maintenance": MET,
+        "continuation_functional_improvement": NA, "flare_up": NA, "low_back_course": MET, "neck_course": NA, "shoulder_course": NA,
+        "flare_up_visits": NA, "visit_cap": MET,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(FULL_TRACE))
+def test_sample_case_pins_every_criterion_status(name: str) -> None:
+    det = KB.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / name))
+    assert {r.criterion.split(".", 1)[1]: r.status for r in det.results} == FULL_TRACE[name]

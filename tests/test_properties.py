@@ -44,6 +44,9 @@ def _certified_seeds() -> dict[str, list[dict[str, Any]]]:
 SEEDS = _certified_seeds()
 SEEDED_KINDS = sorted(SEEDS)
 varied_case = st.sampled_from(SEEDED_KINDS).flatmap(lambda kind: one_fact_varied(KB, kind, SEEDS[kind]))
+# Seeds requesting 2 or more: where "fewer visits" can be asked (a device purchase is 1 unit).
+COUNTED_SEEDS = {k: c for k, v in SEEDS.items() if (c := [s for s in v if (s["request"].get("quantity") or 0) >= 2])}
+counted_case = st.sampled_from(sorted(COUNTED_SEEDS)).flatmap(lambda kind: one_fact_varied(KB, kind, COUNTED_SEEDS[kind]))
 CAP = KB.guidelines.parameters["shared.visit_cap_per_injury"].value
 CAPPED_KINDS = [k for k in ("chiropractic", "physical_therapy", "occupational_therapy") if k in SEEDS]
 
@@ -224,7 +227,7 @@ def test_every_result_records_its_parameters_facts_and_a_citation_of_its_source(
         assert result.citation == own + cited
 
 
-@given(varied_case, st.integers(1, 4))
+@given(counted_case, st.integers(1, 4))
 def test_fewer_requested_visits_never_turn_a_certification_into_a_denial(case: dict[str, Any], fewer_by: int) -> None:
     reached = fewer_visits_never_deny(case, fewer_by)
     event(f"fewer_visits_never_deny: {'reached' if reached else 'not reached'}")
@@ -256,10 +259,12 @@ def test_manipulation_is_never_certified_where_it_is_not_recommended(case: dict[
     event(f"decision: {det.decision.value}")
 
 
-def _reach(prop: Any, strategy: st.SearchStrategy[Any], examples: int = 60) -> float:
+def _reach(prop: Any, strategy: st.SearchStrategy[Any], examples: int = 80) -> float:
+    """The share of draws in which ``prop`` reached its assertion (derandomized, so the
+    measured share is the same on every run)."""
     hits: list[bool] = []
 
-    @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(strategy)
     def collect(case: dict[str, Any]) -> None:
         hits.append(bool(prop(case)))
@@ -273,11 +278,12 @@ def test_each_property_is_reached_in_most_draws() -> None:
     (the case is one where the assertion could fail) in more than half the draws."""
     reach = {
         "documenting more never lowers": _reach(documenting_more_never_lowers, varied_case),
-        "fewer visits never deny": _reach(fewer_visits_never_deny, varied_case),
+        "fewer visits never deny": _reach(fewer_visits_never_deny, counted_case),
         "decisions explain themselves": _reach(decisions_explain_themselves, varied_case),
         "improvement never lowers": _reach(improvement_after_a_course_never_lowers, _after_a_course()),
         "cap never exceeded in full": _reach(cap_is_never_exceeded_in_full, _near_the_cap()),
     }
+    print("reach:", {name: round(share, 2) for name, share in reach.items()})
     low = {name: share for name, share in reach.items() if share <= 0.5}
     assert not low, f"reached in too few draws: {low} (all: {reach})"
 

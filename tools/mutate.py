@@ -37,6 +37,7 @@ YAML_FILES = ["guidelines/chiropractic.yaml", "guidelines/physical_medicine.yaml
 # Fast, decision-checking tests first (-x stops at the first failure); the slow packaging,
 # scaffold and conformance-kit tests add little here and are left out.
 TESTS = ["tests/test_cases.py", "tests/test_kb_corrections.py", "tests/test_errors.py", "tests/test_graph.py", "tests/test_cli.py", "tests/test_properties.py"]
+QUICK_TESTS = ["tests/test_cases.py", "tests/test_kb_corrections.py", "tests/test_errors.py", "tests/test_graph.py"]
 
 # (pattern, replacement, kind): applied to one occurrence on one line.
 OPERATORS: list[tuple[str, str, str]] = [
@@ -68,9 +69,15 @@ class Mutant:
 
 def _python_mutants(tree: Path, rel: str) -> list[Mutant]:
     out = []
+    in_docstring = False
     for number, line in enumerate((tree / rel).read_text().splitlines(), 1):
         code = line.split("#", 1)[0]
         stripped = code.strip()
+        if stripped.count('"""') % 2:  # a docstring opens or closes here: its text is no code
+            in_docstring = not in_docstring
+            continue
+        if in_docstring:
+            continue
         if not stripped or stripped.startswith(("def ", "class ", "import ", "from ", "@", '"""', "return [", "\"", "'")) or "f\"" in code[: code.find("(") + 1]:
             continue
         for pattern, replacement, kind in OPERATORS:
@@ -156,11 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["python", "yaml"], help="only one family of mutants")
     parser.add_argument("--files", nargs="*", help="only these files (relative paths)")
     parser.add_argument("--tests", nargs="*", default=TESTS)
+    parser.add_argument("--quick", action="store_true", help="run only the sample-case, correction, error and graph tests (no property tests)")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--json", type=Path, help="write every mutant and its outcome here")
     parser.add_argument("--list", action="store_true", help="list the mutants without running them")
+    parser.add_argument("--replay", type=Path, help="rerun the survivors of an earlier --json report (matched by line text)")
     args = parser.parse_args(argv)
     tree = args.tree.resolve()
+    if args.quick:
+        args.tests = QUICK_TESTS
     mutants: list[Mutant] = []
     if args.only != "yaml":
         for rel in PYTHON_FILES:
@@ -170,7 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         for rel in YAML_FILES:
             if (tree / rel).exists() and (not args.files or rel in args.files):
                 mutants += _yaml_mutants(tree, rel)
-    if args.per_kind:
+    if args.replay:
+        survivors = [Mutant(**{**m, "outcome": "", "killed_by": "", "seconds": 0.0}) for m in json.loads(args.replay.read_text()) if m["outcome"] == "survived"]
+        mutants = []
+        for m in survivors:
+            lines = [line.strip() for line in (tree / m.file).read_text().splitlines()]
+            matches = [i + 1 for i, text in enumerate(lines) if text == m.before]
+            if matches:
+                m.line = min(matches, key=lambda n: abs(n - m.line))
+                mutants.append(m)
+            else:
+                print(f"gone: {m.file}:{m.line} {m.before}")
+    elif args.per_kind:
         rng = random.Random(args.seed)
         by_kind: dict[str, list[Mutant]] = {}
         for m in mutants:
@@ -178,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         mutants = [m for kind in sorted(by_kind) for m in rng.sample(by_kind[kind], min(args.per_kind, len(by_kind[kind])))]
     if args.limit and args.limit < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.limit)
-    mutants.sort(key=lambda m: (m.file, m.line))
+    random.Random(args.seed).shuffle(mutants)  # any prefix of a run is itself a fair sample
     if args.list:
         for m in mutants:
             print(f"{m.file}:{m.line} [{m.kind}] {m.before}  ->  {m.after}")

@@ -107,7 +107,9 @@ def test_certified_visits_at_and_around_the_limits(mtus_kb: kb_core.KnowledgeBas
     else:
         assert (det.decision, det.approved_quantity) == (Decision.NON_CERTIFIED, 0)
     visit_limit = next(r for r in det.results if r.criterion == "biofeedback.visit_limit")
-    assert visit_limit.citation.endswith("Biofeedback, pp.24-25") and visit_limit.parameters == {"trial_visits": trial, "max_visits": most}
+    # The criterion's own citation, then the definition it uses, cited by the request date.
+    assert visit_limit.citation.startswith("MTUS Chronic Pain Medical Treatment Guidelines (2009), Biofeedback, pp.24-25; functional improvement: 8 CCR §9792.20")
+    assert visit_limit.parameters == {"trial_visits": trial, "max_visits": most}
 
 
 def test_unknown_prior_count_is_not_documented(mtus_kb: kb_core.KnowledgeBase) -> None:

@@ -1,4 +1,5 @@
-"""Helpers shared by the first-party physical-medicine plugins (chiropractic, PT/OT).
+"""Helpers shared by the first-party physical-medicine plugins (chiropractic, PT/OT,
+electrotherapy, massage, aquatic therapy).
 
 Only judgment lives here; the cap, its start date and every word list are parameters in
 the guideline YAML (``shared.*`` in ``guidelines/common.yaml``).
@@ -136,3 +137,32 @@ def duplicate_request(case: Case) -> Finding:
     if case.request.duplicates_authorized is False:
         return Finding.met("the request does not repeat an authorized one")
     return Finding.not_applicable("no earlier authorization of the same treatment is documented")
+
+
+def falls_with_surgery(case: Case, *, not_postoperative: str, dependent: str, falls: str) -> Finding:
+    """A postoperative item falls with its surgery: not met when the surgery was not
+    certified, met when it was certified or performed, otherwise not documented."""
+    post = case.request.post_surgical
+    if post is None:
+        return Finding.not_applicable(not_postoperative)
+    if post.surgery_certified is False:
+        return Finding.not_met(f"the surgery {dependent} was not certified, so {falls} falls with it")
+    if post.surgery_certified:
+        return Finding.met("the surgery is certified")
+    if post.surgery_date is not None:
+        return Finding.met(f"the surgery was performed on {post.surgery_date}")
+    return Finding.not_documented("neither certification nor performance of the surgery is documented")
+
+
+def continuation_improvement(case: Case, prior: list[Any], *, course: str, given: str, improvement: str) -> Finding:
+    """A continuation needs ``improvement`` from the earlier courses ``prior`` (``given``
+    names them, e.g. "the visits given"); a first course is not a continuation."""
+    if not prior:
+        if case.request.purpose == "continuation":
+            return Finding.not_documented(f"a continuation, but the {course} already given is not documented", prior_treatments=prior)
+        return Finding.not_applicable(f"first course of {course}", prior_treatments=prior)
+    if any(t.functional_improvement for t in prior):
+        return Finding.met(f"{improvement} from {given} is documented", prior_treatments=prior)
+    if all(t.functional_improvement is False for t in prior):
+        return Finding.not_met(f"{given} produced no {improvement}", prior_treatments=prior)
+    return Finding.not_documented(f"no {improvement} from {given} is documented", prior_treatments=prior)

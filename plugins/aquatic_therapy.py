@@ -12,7 +12,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import visits_so_far
+from kb_plugins._caps import continuation_improvement, visits_so_far
 from kb_plugins.physical_medicine import _allowance
 
 T = "aquatic_therapy"
@@ -32,15 +32,9 @@ def reduced_weight_bearing(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.continuation_functional_improvement")
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     prior = [t for t in case.prior(*COUNTED) if t.count != 0 and not t.post_surgical]
-    if not prior:
-        if case.request.purpose == "continuation":
-            return Finding.not_documented("a continuation, but the therapy already given is not documented", prior_treatments=prior)
-        return Finding.not_applicable("first course of therapy", prior_treatments=prior)
-    if any(t.functional_improvement for t in prior):
-        return Finding.met("objective functional improvement from the visits given is documented", prior_treatments=prior)
-    if all(t.functional_improvement is False for t in prior):
-        return Finding.not_met("the visits given produced no objective functional improvement", prior_treatments=prior)
-    return Finding.not_documented("no objective functional improvement from the visits given is documented", prior_treatments=prior)
+    return continuation_improvement(
+        case, prior, course="therapy", given="the visits given", improvement="objective functional improvement",
+    )
 
 
 @evaluator(f"{T}.visit_allowance")

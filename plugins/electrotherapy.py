@@ -14,6 +14,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_plugins._caps import falls_with_surgery
 from kb_plugins._text import mentions
 
 T = "electrotherapy"
@@ -42,16 +43,9 @@ def _accessory(case: Case) -> bool:
 
 @evaluator(f"{T}.surgery_supported")
 def surgery_supported(case: Case, p: Mapping[str, Any]) -> Finding:
-    post = case.request.post_surgical
-    if post is None:
-        return Finding.not_applicable("not a post-operative request")
-    if post.surgery_certified is False:
-        return Finding.not_met("the surgery this device is for was not certified, so the device falls with it")
-    if post.surgery_certified:
-        return Finding.met("the surgery is certified")
-    if post.surgery_date is not None:
-        return Finding.met(f"the surgery was performed on {post.surgery_date}")
-    return Finding.not_documented("neither certification nor performance of the surgery is documented")
+    return falls_with_surgery(
+        case, not_postoperative="not a post-operative request", dependent="this device is for", falls="the device",
+    )
 
 
 @evaluator(f"{T}.not_recommended_modality")

@@ -10,6 +10,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_plugins._caps import continuation_improvement
 
 T = "massage"
 KINDS = ("massage", "myofascial_release")
@@ -48,15 +49,7 @@ def visit_limit(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.continuation_functional_improvement")
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     prior = [c for c in case.prior(*KINDS) if c.count != 0]
-    if not prior:
-        if case.request.purpose == "continuation":
-            return Finding.not_documented("a continuation, but the massage already given is not documented", prior_treatments=prior)
-        return Finding.not_applicable("first course of massage", prior_treatments=prior)
-    if any(c.functional_improvement for c in prior):
-        return Finding.met("functional improvement from the massage given is documented", prior_treatments=prior)
-    if all(c.functional_improvement is False for c in prior):
-        return Finding.not_met("the massage given produced no functional improvement", prior_treatments=prior)
-    return Finding.not_documented("no functional improvement from the massage given is documented", prior_treatments=prior)
+    return continuation_improvement(case, prior, course="massage", given="the massage given", improvement="functional improvement")
 
 
 @evaluator(f"{T}.not_maintenance")

@@ -18,6 +18,7 @@ from typing import Any
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 from kb_plugins._caps import (
     duplicate_request as _duplicate_request,
+    falls_with_surgery,
     overlaps,
     region_named,
     requested_visits,
@@ -87,16 +88,9 @@ def duplicate_request(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.surgery_supported")
 def surgery_supported(case: Case, p: Mapping[str, Any]) -> Finding:
-    post = case.request.post_surgical
-    if post is None:
-        return Finding.not_applicable("not a postsurgical request")
-    if post.surgery_certified is False:
-        return Finding.not_met("the surgery this therapy follows was not certified, so the therapy falls with it")
-    if post.surgery_certified:
-        return Finding.met("the surgery is certified")
-    if post.surgery_date is not None:
-        return Finding.met(f"the surgery was performed on {post.surgery_date}")
-    return Finding.not_documented("neither certification nor performance of the surgery is documented")
+    return falls_with_surgery(
+        case, not_postoperative="not a postsurgical request", dependent="this therapy follows", falls="the therapy",
+    )
 
 
 @evaluator(f"{T}.region_documented")

@@ -150,11 +150,17 @@ def test_unknown_reviewer_criterion_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "unknown criterion 'acupuncture.frequncy'" in out and "expected.reviewer_criteria[0]" in out
 
 
-def test_every_real_case_names_the_reviewers_criteria(kb: kb_core.KnowledgeBase) -> None:
+def test_every_real_case_names_the_reviewers_criteria_unless_the_rationale_is_unreadable(kb: kb_core.KnowledgeBase) -> None:
     report = run_agreement(kb, [IMR])
     assert report.outcomes and not report.errors
     assert [o.path for o in report.outcomes if not o.real] == []
-    assert report.reasons()["real_cases_without_reviewer_criteria"] == []
+    unannotated = set(report.reasons()["real_cases_without_reviewer_criteria"])
+    # Only decisions whose rationale could not be read go without the reviewer's criteria.
+    for o in report.outcomes:
+        assert o.case is not None and o.case.expected is not None
+        rationale_unknown = "not visible" in (o.case.expected.reviewer_reasons or "").lower()
+        assert (o.case.case_id in unannotated) == rationale_unknown, o.case.case_id
+    assert len(unannotated) <= 3
 
 
 def test_real_decisions_clear_the_ci_threshold_and_beat_both_baselines() -> None:

@@ -201,6 +201,17 @@ class CaseOutcome:
             return ()
         return tuple(c for c in self.deciding if c not in expected.reviewer_criteria)
 
+    @property
+    def relied_not_deciding(self) -> tuple[tuple[str, str], ...]:
+        """The reviewer's criteria that do not decide here, with the engine's status for each
+        (a reason the reviewer gave that the engine found met, not applicable or a note)."""
+        expected, det = self.expected, self.determination
+        if expected is None or expected.reviewer_criteria is None or det is None or det.decision is Decision.CERTIFIED:
+            return ()
+        status = {r.criterion: ("note" if r.status in FAILING and not r.decides else r.status.value) for r in det.results}
+        deciding = set(self.deciding)
+        return tuple((c, status.get(c, "not evaluated")) for c in expected.reviewer_criteria if c not in deciding)
+
     def as_dict(self) -> dict[str, Any]:
         det = self.determination
         expected = self.expected or Expected()
@@ -322,6 +333,8 @@ class AgreementReport:
         annotated = [o for o in self.scored if o.expected and o.expected.reviewer_criteria is not None]
         counts = Counter(o.reason_agreement for o in annotated)
         unrelied: Counter[str] = Counter(c for o in annotated for c in o.unrelied)
+        deciding_at_all: Counter[str] = Counter(c for o in annotated if o.determination for c in o.deciding)
+        missed: Counter[tuple[str, str]] = Counter(pair for o in annotated if o.outcome_agrees() for pair in o.relied_not_deciding)
         real_unannotated = [o.case.case_id or o.path for o in self.scored if o.real and o.case and o not in annotated]
         per_treatment = {
             t: {kind: sum(1 for o in annotated if o.treatment == t and o.reason_agreement == kind) for kind in REASON_KINDS}
@@ -332,7 +345,10 @@ class AgreementReport:
             "per_treatment": per_treatment,
             **{kind: counts.get(kind, 0) for kind in REASON_KINDS},
             "same_rate": _fraction(counts.get("same", 0), len(annotated)),
-            "deciding_without_reviewer": [{"criterion": c, "cases": k} for c, k in sorted(unrelied.items(), key=lambda ck: (-ck[1], ck[0]))],
+            "deciding_without_reviewer": [{"criterion": c, "cases": k, "of_deciding": deciding_at_all[c]}
+                                          for c, k in sorted(unrelied.items(), key=lambda ck: (-ck[1], ck[0]))],
+            "reviewer_criteria_not_deciding": [{"criterion": c, "engine_status": st, "cases": k}
+                                               for (c, st), k in sorted(missed.items(), key=lambda ck: (-ck[1], ck[0]))],
             "real_cases_without_reviewer_criteria": sorted(str(x) for x in real_unannotated),
         }
 
@@ -420,8 +436,11 @@ class AgreementReport:
         if r["real_cases_without_reviewer_criteria"]:
             lines.append(f"  real decisions without reviewer criteria: {', '.join(r['real_cases_without_reviewer_criteria'])}")
         if r["deciding_without_reviewer"]:
-            lines.append("Criteria deciding without the reviewer relying on them:")
-            lines += [f"  {item['cases']:>3}  {item['criterion']}" for item in r["deciding_without_reviewer"]]
+            lines.append("Criteria deciding without the reviewer relying on them (cases, of the cases where each decides):")
+            lines += [f"  {item['cases']:>3} of {item['of_deciding']:<3} {item['criterion']}" for item in r["deciding_without_reviewer"]]
+        if r["reviewer_criteria_not_deciding"]:
+            lines.append("The reviewer's criteria that do not decide here, where the outcome agrees (cases, the engine's status):")
+            lines += [f"  {item['cases']:>3}  {item['criterion']} ({item['engine_status']})" for item in r["reviewer_criteria_not_deciding"]]
         lines += ["", "Confusion matrix (rows: IMR outcome; columns: the engine's decision read strictly):",
                   f"  {'':<12}{'upheld':>10}{'partly cert.':>14}{'overturned':>12}{'no decision':>13}"]
         for expected, counts in s["confusion_matrix"].items():

@@ -127,7 +127,10 @@ def test_reason_agreement_same_partial_different_and_wrong_outcome(tmp_path: Pat
     reasons = s["reasons"]
     # "partial" by the reviewer's extra criterion is still "same": every deciding criterion was relied on.
     assert (reasons["same"], reasons["partial"], reasons["different"], reasons["wrong_outcome"]) == (2, 0, 1, 1)
-    assert reasons["deciding_without_reviewer"] == [{"criterion": "acupuncture.initial_trial_quantity", "cases": 2}]
+    # Decides in all 4 cases; in 2 (different, wrong) the reviewer named only the frequency.
+    assert reasons["deciding_without_reviewer"] == [{"criterion": "acupuncture.initial_trial_quantity", "cases": 2, "of_deciding": 4}]
+    # Where the outcome agrees, the reviewer's frequency criterion did not decide: the schedule is stated and within limits.
+    assert reasons["reviewer_criteria_not_deciding"] == [{"criterion": "acupuncture.frequency", "engine_status": "met", "cases": 2}]
 
 
 def test_extra_deciding_criterion_makes_reason_partial(tmp_path: Path) -> None:

@@ -18,6 +18,40 @@ from kb_core._yaml import dotted, line_of
 from kb_core.errors import LocatedError
 
 
+_SHAPE_WORDS = {
+    "scalar": "one number, text or flag (not a list)",
+    "list": "a list of numbers, texts or flags",
+    "table": "a mapping from ids to values or lists",
+    "rows": "a list of records of named values",
+}
+
+
+def _shape_of(value: Any) -> str | None:
+    if isinstance(value, list):
+        return "rows" if value and all(isinstance(v, dict) for v in value) else "list"
+    if isinstance(value, dict):
+        return "table"
+    return None if value is None else "scalar"
+
+
+def _declared_shape(document: Any, location: list[Any]) -> str | None:
+    """The ``shape`` a parameter declares, when the error is in its value or a by_version value."""
+    if location[-1:] == ["value"]:
+        parent_path = location[:-1]
+    elif len(location) >= 2 and location[-2] == "by_version":
+        parent_path = location[:-2]
+    else:
+        return None
+    node = document
+    for key in parent_path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    shape = node.get("shape") if isinstance(node, dict) else None
+    return shape if isinstance(shape, str) else None
+
+
 @cache
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema named ``guideline`` or ``case``, as shipped in the package."""
@@ -309,6 +343,9 @@ def validate(document: Any, name: str, path: str, error: type[LocatedError]) -> 
         fix = "add the missing key"
     elif worst.validator in ("enum", "type", "pattern"):
         fix = f"use a valid value ({worst.validator}: {json.dumps(worst.validator_value)[:200]})"
+    declared = _declared_shape(document, location)
+    if declared is not None and declared != _shape_of(worst.instance if location == list(worst.absolute_path) else None):
+        fix = f"the parameter declares shape: {declared}, so write {_SHAPE_WORDS.get(declared, declared)} (or correct the shape)"
     raise error(problem, path=path, line=line_of(document, location), where=dotted(location), fix=fix)
 
 

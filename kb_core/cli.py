@@ -231,7 +231,7 @@ def validate_file(kb: KnowledgeBase, path: Path) -> str:
     return kind
 
 
-def _check_alone(kb: KnowledgeBase, path: Path) -> str:
+def _check_alone(kb: KnowledgeBase | None, path: Path) -> str:
     from kb_core._loader import read_guideline_document
     from kb_core._yaml import CASE_LIMITS, read_bounded
 
@@ -241,7 +241,10 @@ def _check_alone(kb: KnowledgeBase, path: Path) -> str:
     if kind == "case":
         if len(raw) > CASE_LIMITS.max_bytes:
             raise LocatedError(f"a case file larger than {CASE_LIMITS.max_bytes} bytes", path=path, fix="remove what is not needed")
-        kb.check_case(parse_case(document, path))
+        case = parse_case(document, path)
+        if kb is None:
+            raise LocatedError("a case is checked against the knowledge base, which does not load", path=path, fix="fix the guideline error reported first")
+        kb.check_case(case)
     elif kind == "guideline":
         read_guideline_document(raw, str(path))
     else:
@@ -291,9 +294,17 @@ def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
     Exit 1 if any is invalid."""
     failed = 0
     guideline_files: list[Path] = []
+    kb: KnowledgeBase | None
+    try:
+        kb = obj.kb
+    except KBError as exc:
+        # Say it once (not once per file); the files are then checked alone.
+        failed, kb = 1, None
+        _echo(f"INVALID {exc}", err=True)
+        _echo("        (the knowledge base does not load: the files below are checked alone, cases not at all)", err=True)
     for path in data_files(list(paths)):
         try:
-            kind = _check_alone(obj.kb, path)
+            kind = _check_alone(kb, path)
         except KBError as exc:
             failed += 1
             _echo(f"INVALID {exc}", err=True)
@@ -302,9 +313,9 @@ def validate(obj: _Context, paths: tuple[Path, ...]) -> None:
             guideline_files.append(path)
         else:
             _echo(f"ok      {path} ({kind})")
-    if guideline_files:
+    if guideline_files and kb is not None:
         try:
-            _check_together(obj.kb, guideline_files)
+            _check_together(kb, guideline_files)
         except KBError as exc:
             failed += 1
             _echo(f"INVALID {exc}", err=True)

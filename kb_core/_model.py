@@ -343,13 +343,13 @@ class Determination:
 
     @property
     def results(self) -> tuple[CriterionResult, ...]:
-        """Deprecated name of :attr:`criteria`; to be removed in a later release."""
+        """Deprecated name of ``criteria``; to be removed in a later release."""
         warnings.warn("Determination.results is deprecated; use Determination.criteria", DeprecationWarning, stacklevel=2)
         return self.criteria
 
     @property
     def decisive(self) -> tuple[str, ...]:
-        """Deprecated name of :attr:`deciding_criteria`; to be removed in a later release."""
+        """Deprecated name of ``deciding_criteria``; to be removed in a later release."""
         warnings.warn(
             "Determination.decisive is deprecated; use Determination.deciding_criteria", DeprecationWarning, stacklevel=2
         )

@@ -179,7 +179,7 @@ def measure(short: bool) -> tuple[list[tuple[str, float, float, str]], dict[str,
     paths = work_conditioning_paths()
     docs = [read_document(p, kb_core.CaseError) for p in paths]
     cases = [kb_core.parse_case(d, p) for d, p in zip(docs, paths)]
-    evaluated = [c for c in cases if kb.evaluate(c).results]  # work conditioning criteria in force
+    evaluated = [c for c in cases if kb.evaluate(c).criteria]  # work conditioning criteria in force
     version = kb.guidelines.versions["cpmtg-2009"]
     params = {k: v for step in kb._plan("work_conditioning", version) for k, v in step.params.items()}
 

@@ -50,14 +50,16 @@ def mtus_combine(
         return Decision.NO_CRITERIA, None, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."
     blocking = [r for r in results if r.role in _BLOCKING_ROLES and r.status in _FAILING]
     errors = [r for r in results if r.status is _ERROR]
+    over = [r for r in results if r.role == "quantity" and r.status in _FAILING]
+    # A summary names every criterion that decides (Determination.deciding_criteria), quantity ones too.
+    also_over = f" Also on quantity: {_names(over)}." if over else ""
     if blocking:
-        summary = f"Not certified: {_names(blocking)}."
+        summary = f"Not certified: {_names(blocking)}.{also_over}"
         if errors:
             summary += f" Not evaluated because a plugin failed: {_names(errors)}."
         return Decision.NON_CERTIFIED, 0, summary
     if errors:
-        return Decision.ERROR, None, f"No decision: a plugin failed on {_names(errors)}."
-    over = [r for r in results if r.role == "quantity" and r.status in _FAILING]
+        return Decision.ERROR, None, f"No decision: a plugin failed on {_names(errors)}.{also_over}"
     if not over:
         return Decision.CERTIFIED, requested, "Certified: every applicable criterion is met."
     approvable = [r.approvable for r in over]

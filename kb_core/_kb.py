@@ -454,9 +454,9 @@ class KnowledgeBase:
             return self._unavailable(case, treatment, version, on, receipt, results)
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
-            requested_quantity=case.request.implied_quantity, approved_quantity=approved, results=results,
+            requested_quantity=case.request.implied_quantity, approved_quantity=approved, criteria=results,
             receipt=receipt,
-            decisive=tuple(
+            deciding_criteria=tuple(
                 r.criterion for r in results
                 if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
             ),
@@ -643,7 +643,7 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=self.treatment_for(case.request.treatment) or case.request.treatment, decision=Decision.NO_CRITERIA,
             summary=f"No determination: {why}. An older text is never applied in its place.",
-            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, criteria=(),
             receipt=receipt or self._receipt(version, chosen_by),
         )
 
@@ -677,8 +677,8 @@ class KnowledgeBase:
             summary += f" Still applies on this date: {r.criterion} ({r.status.value.replace('_', ' ')}: {r.reason}{limit})."
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=Decision.CRITERIA_UNAVAILABLE, summary=summary,
-            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=results,
-            receipt=receipt, decisive=tuple(r.criterion for r in still),
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, criteria=results,
+            receipt=receipt, deciding_criteria=tuple(r.criterion for r in still),
         )
 
     def _not_addressed(self, case: Case, receipt: Receipt) -> Determination:
@@ -695,7 +695,7 @@ class KnowledgeBase:
         )
         return Determination(
             case_id=case.case_id, treatment=case.request.treatment, decision=Decision.NOT_ADDRESSED, summary=summary,
-            requested_quantity=case.request.implied_quantity, approved_quantity=None, results=(),
+            requested_quantity=case.request.implied_quantity, approved_quantity=None, criteria=(),
             receipt=receipt,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -320,7 +321,11 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Determination:
-    """The outcome for one request: the decision, every criterion result, and a receipt."""
+    """The outcome for one request: the decision, every criterion result, and a receipt.
+
+    ``criteria`` holds every criterion's result (JSON ``criteria``); ``deciding_criteria``
+    the ids of those that decided (JSON ``deciding_criteria``, text ``Deciding criteria:``).
+    """
 
     case_id: str | None
     treatment: str
@@ -328,10 +333,24 @@ class Determination:
     summary: str
     requested_quantity: int | None
     approved_quantity: int | None
-    results: tuple[CriterionResult, ...]
+    criteria: tuple[CriterionResult, ...]
     receipt: Receipt
-    decisive: tuple[str, ...] = field(default=())
+    deciding_criteria: tuple[str, ...] = field(default=())
 
     @property
     def certified_in_full(self) -> bool:
         return self.decision is Decision.CERTIFIED
+
+    @property
+    def results(self) -> tuple[CriterionResult, ...]:
+        """Deprecated name of ``criteria``; to be removed in a later release."""
+        warnings.warn("Determination.results is deprecated; use Determination.criteria", DeprecationWarning, stacklevel=2)
+        return self.criteria
+
+    @property
+    def decisive(self) -> tuple[str, ...]:
+        """Deprecated name of ``deciding_criteria``; to be removed in a later release."""
+        warnings.warn(
+            "Determination.decisive is deprecated; use Determination.deciding_criteria", DeprecationWarning, stacklevel=2
+        )
+        return self.deciding_criteria

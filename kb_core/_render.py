@@ -134,8 +134,10 @@ def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any]) ->
         "summary": det.summary,
         "requested_quantity": det.requested_quantity,
         "approved_quantity": det.approved_quantity,
-        "decisive_criteria": list(det.decisive),
-        "criteria": [_result(r, plain_fact) for r in det.results],
+        "deciding_criteria": list(det.deciding_criteria),
+        # Deprecated name of deciding_criteria, still written for one release (CHANGELOG).
+        "decisive_criteria": list(det.deciding_criteria),
+        "criteria": [_result(r, plain_fact) for r in det.criteria],
         "receipt": {k: v for k, v in _plain(det.receipt).items() if k != "supersessions" or v},
     }
 
@@ -190,6 +192,19 @@ def _wrap(label: str, text: str, indent: int = 21) -> str:
     return textwrap.fill(text, width=100, initial_indent=" " * indent + label, subsequent_indent=" " * (indent + len(label)))
 
 
+DECIDING_CRITERIA_LABEL = "Deciding criteria: "
+
+
+def deciding_criteria_line(det: Determination) -> str:
+    """``Deciding criteria: a, b`` (``none`` when empty): exactly ``det.deciding_criteria``, in order,
+    wrapped at width 100 between ids only."""
+    ids = ", ".join(det.deciding_criteria) or "none"
+    return textwrap.fill(
+        DECIDING_CRITERIA_LABEL + ids, width=100, subsequent_indent=" " * len(DECIDING_CRITERIA_LABEL),
+        break_long_words=False, break_on_hyphens=False,
+    )
+
+
 def determination_text(det: Determination) -> str:
     """A worksheet: decision first, then each criterion with status, reason and citation."""
     r = det.receipt
@@ -199,12 +214,13 @@ def determination_text(det: Determination) -> str:
         f"Treatment: {det.treatment}" + (f"    Case: {det.case_id}" if det.case_id else ""),
         f"Requested: {qty}" + ("" if det.approved_quantity is None else f"    Approved: {det.approved_quantity}"),
         textwrap.fill(det.summary, width=100),
+        deciding_criteria_line(det),
         f"Guideline: {r.guideline_version_label or 'none in force'} (chosen by {r.version_chosen_by})",
         "",
     ]
-    if det.results:
+    if det.criteria:
         lines.append("CRITERIA")
-    for res in det.results:
+    for res in det.criteria:
         label = _LABEL[res.status] if res.decides else "NOTE (not deciding)"
         lines.append(f"  {label:<17}  {res.criterion} [{res.verification}]: {res.title}")
         lines.append(_wrap("Why:   ", res.reason))
@@ -213,7 +229,7 @@ def determination_text(det: Determination) -> str:
         if res.documentation_needed:
             lines.append(_wrap("To pass: ", res.documentation_needed))
     plugins = ", ".join(f"{k} {v}" for k, v in r.plugins.items())
-    if any(res.verification not in ("V", "D") for res in det.results):
+    if any(res.verification not in ("V", "D") for res in det.criteria):
         lines += ["", "[V] verified against the source, [D] as quoted in IMR decisions; [K]/[U] not yet checked against the guideline text."]
     lines += ["", f"Receipt: mtus-kb {r.package_version}; knowledge base {r.knowledge_base_version or 'unversioned'} sha256 {r.knowledge_base_digest}", f"         plugins: {plugins}"]
     lines += [f"         SUPERSEDED: {item}" for item in r.supersessions]

@@ -66,7 +66,7 @@ def strict_imr_view(decision: Decision) -> str:
 
 
 def failed_criteria(det: Determination) -> set[str]:
-    return {r.criterion for r in det.results if r.status in FAILING}
+    return {r.criterion for r in det.criteria if r.status in FAILING}
 
 
 def expected_class(expected: Expected) -> str | None:
@@ -103,7 +103,7 @@ def mismatches(det: Determination, expected: Expected) -> list[str]:
     if expected.failed_criteria is not None and failed_criteria(det) != set(expected.failed_criteria):
         out.append(f"failed criteria {sorted(failed_criteria(det))}, expected {sorted(expected.failed_criteria)}")
     if expected.criterion_status is not None:
-        statuses = {r.criterion: r.status.value for r in det.results}
+        statuses = {r.criterion: r.status.value for r in det.criteria}
         for cid, status in expected.criterion_status:
             if statuses.get(cid) != status:
                 out.append(f"{cid} {statuses.get(cid, 'not evaluated')}, expected {status}")
@@ -171,7 +171,7 @@ class CaseOutcome:
 
     @property
     def deciding(self) -> tuple[str, ...]:
-        return self.determination.decisive if self.determination else ()
+        return self.determination.deciding_criteria if self.determination else ()
 
     @property
     def reason_agreement(self) -> str | None:
@@ -185,7 +185,7 @@ class CaseOutcome:
         assert self.determination is not None  # outcome_agrees needs one
         if self.determination.decision is Decision.CERTIFIED:
             # Certified: nothing decides against; the reviewer's criteria must be the ones found met.
-            met = {r.criterion for r in self.determination.results if r.status is Status.MET}
+            met = {r.criterion for r in self.determination.criteria if r.status is Status.MET}
             found = relied & met
             return "same" if found == relied and relied else "partial" if found else "different"
         deciding = set(self.deciding)
@@ -236,11 +236,11 @@ class CaseOutcome:
             "deciding_without_reviewer": list(self.unrelied),
             "deciding_criteria": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason, "citation": r.citation}
-                for r in (det.results if det else ()) if (r.status in FAILING and r.decides) or r.status is Status.ERROR
+                for r in (det.criteria if det else ()) if (r.status in FAILING and r.decides) or r.status is Status.ERROR
             ],
             "notes_not_deciding": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason}
-                for r in (det.results if det else ()) if r.status in FAILING and not r.decides
+                for r in (det.criteria if det else ()) if r.status in FAILING and not r.decides
             ],
         }
 
@@ -452,7 +452,7 @@ class AgreementReport:
             lines.append(f"  {(o.case.case_id if o.case else None) or o.path}: {'; '.join(o.mismatches)}")
             if o.expected and o.expected.known_disagreement:
                 lines.append(f"    known: {' '.join(o.expected.known_disagreement.split())}")
-            for r_ in o.determination.results if o.determination else ():
+            for r_ in o.determination.criteria if o.determination else ():
                 if (r_.status in FAILING and r_.decides) or r_.status is Status.ERROR:
                     lines.append(f"    {r_.status.value}: {r_.criterion} ({r_.reason})")
         partial = [o for o in self.scored if o.reason_agreement in ("partial", "different")]

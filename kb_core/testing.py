@@ -502,11 +502,11 @@ def check_plugin(
                 failures.append("evaluation changed the case mapping it was given")
             if determination_json(kb.evaluate(parse_case(snapshot))) != determination_json(det):
                 failures.append("two evaluations of one case differ")
-            errors = [r for r in det.results if r.status is Status.ERROR]
+            errors = [r for r in det.criteria if r.status is Status.ERROR]
             if errors:
                 failures.append(f"error status: {errors[0].reason}")
             if det.decision in (Decision.NON_CERTIFIED, Decision.MODIFIED) and not any(
-                r.status in (Status.NOT_MET, Status.NOT_DOCUMENTED) and r.citation for r in det.results
+                r.status in (Status.NOT_MET, Status.NOT_DOCUMENTED) and r.citation for r in det.criteria
             ):
                 failures.append(f"{det.decision.value} without a failing, cited criterion")
             documented = with_more_documentation(data)

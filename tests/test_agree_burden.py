@@ -35,18 +35,18 @@ def _acupuncture(**request: object) -> dict:
 
 def test_unstated_schedule_is_shown_but_does_not_decide(kb: kb_core.KnowledgeBase) -> None:
     det = kb.evaluate(_acupuncture(quantity=6, unit="sessions"))
-    by_id = {r.criterion: r for r in det.results}
+    by_id = {r.criterion: r for r in det.criteria}
     for cid in ("acupuncture.frequency", "acupuncture.duration"):
         assert by_id[cid].status is kb_core.Status.NOT_DOCUMENTED and by_id[cid].decides is False
     assert det.decision is kb_core.Decision.CERTIFIED and det.approved_quantity == 6
-    assert not set(det.decisive) & {"acupuncture.frequency", "acupuncture.duration"}
+    assert not set(det.deciding_criteria) & {"acupuncture.frequency", "acupuncture.duration"}
 
 
 def test_an_unknown_count_still_decides(kb: kb_core.KnowledgeBase) -> None:
     det = kb.evaluate(_acupuncture())
-    count = next(r for r in det.results if r.criterion == "acupuncture.initial_trial_quantity")
+    count = next(r for r in det.criteria if r.criterion == "acupuncture.initial_trial_quantity")
     assert count.status is kb_core.Status.NOT_DOCUMENTED and count.decides is True
-    assert det.decision is kb_core.Decision.NON_CERTIFIED and "acupuncture.initial_trial_quantity" in det.decisive
+    assert det.decision is kb_core.Decision.NON_CERTIFIED and "acupuncture.initial_trial_quantity" in det.deciding_criteria
 
 
 @pytest.mark.parametrize(
@@ -63,5 +63,5 @@ def test_counts_and_weeks_follow_the_unit(
     })
     assert (case.request.visits, case.request.span_weeks) == (visits, weeks)
     det = kb.evaluate(case)
-    length = next(r for r in det.results if r.criterion == "work_conditioning.program_length")
+    length = next(r for r in det.criteria if r.criterion == "work_conditioning.program_length")
     assert f"{weeks:g} weeks" in length.reason

@@ -46,10 +46,10 @@ def test_every_sample_case_states_an_expectation() -> None:
 def test_seed_case_is_not_certified_for_the_reason_the_reviewer_gave(kb: kb_core.KnowledgeBase, seed_path: Path) -> None:
     det = kb.evaluate(kb_core.load_case(seed_path))
     assert det.decision is kb_core.Decision.NON_CERTIFIED
-    plateau = next(r for r in det.results if r.criterion == "work_conditioning.prior_pt_plateau")
+    plateau = next(r for r in det.criteria if r.criterion == "work_conditioning.prior_pt_plateau")
     assert plateau.status in (kb_core.Status.NOT_MET, kb_core.Status.NOT_DOCUMENTED)
     assert "pp.125-126" in plateau.citation and "Chronic Pain Medical Treatment Guidelines (2009)" in plateau.citation
-    assert "work_conditioning.prior_pt_plateau" in det.decisive
+    assert "work_conditioning.prior_pt_plateau" in det.deciding_criteria
     assert len(det.receipt.knowledge_base_digest) == 64
     assert det.receipt.guideline_version == "cpmtg-2009"
 
@@ -64,7 +64,7 @@ def test_request_on_acoem_era_date_gets_criteria_unavailable_naming_the_version(
     det = kb.evaluate({"dates": {"request": "2018-02-01"}, "request": {"treatment": "work_conditioning", "quantity": 6}})
     assert det.decision is kb_core.Decision.CRITERIA_UNAVAILABLE
     assert "MTUS ACOEM Chronic Pain Guideline (2017)" in det.summary
-    assert det.results == ()
+    assert det.criteria == ()
 
 
 def test_request_before_any_encoded_version_gets_no_criteria(kb: kb_core.KnowledgeBase) -> None:

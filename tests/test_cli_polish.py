@@ -153,7 +153,7 @@ def test_one_treatment_picture_is_about_a_page_wide(treatment: str, tmp_path: Pa
 def test_decision_and_status_print_their_values(kb: kb_core.KnowledgeBase) -> None:
     det = kb.evaluate(kb_core.load_case(SEED))
     assert str(det.decision) == "non_certified" and f"{det.decision}" == "non_certified"
-    assert str(det.results[0].status) == det.results[0].status.value
+    assert str(det.criteria[0].status) == det.criteria[0].status.value
 
 
 def test_version_and_a_short_help() -> None:

@@ -30,7 +30,7 @@ def param(pid: str, version: str = "cpmtg-2009") -> Any:
 
 
 def result(det: kb_core.Determination, criterion: str) -> kb_core.CriterionResult:
-    return next(r for r in det.results if r.criterion == criterion)
+    return next(r for r in det.criteria if r.criterion == criterion)
 
 
 CRPS_RENTAL: dict[str, Any] = {
@@ -52,7 +52,7 @@ def with_device(case: dict[str, Any], **device: Any) -> dict[str, Any]:
 def test_tens_purchase_without_a_trial_is_not_certified_citing_the_trial_criterion() -> None:
     det = KB.evaluate(with_device(CRPS_RENTAL, acquisition="purchase", rental_days=None))
     assert det.decision is Decision.NON_CERTIFIED
-    assert det.decisive == ("electrotherapy.trial_before_purchase",)
+    assert det.deciding_criteria == ("electrotherapy.trial_before_purchase",)
     trial = result(det, "electrotherapy.trial_before_purchase")
     assert "TENS, chronic pain" in trial.citation and "criteria for use (3)" in trial.citation
     assert f"{param('electrotherapy.trial_days')} days" in trial.reason
@@ -72,7 +72,7 @@ def test_twelve_massage_visits_are_modified_to_the_allowance() -> None:
         "findings": {"home_exercise_program": True},
     })
     assert (det.decision, det.approved_quantity) == (Decision.MODIFIED, param("massage.max_visits"))
-    assert det.decisive == ("massage.visit_limit",)
+    assert det.deciding_criteria == ("massage.visit_limit",)
 
 
 def test_frp_past_two_weeks_without_documented_gains_is_not_certified() -> None:
@@ -85,7 +85,7 @@ def test_frp_past_two_weeks_without_documented_gains_is_not_certified() -> None:
         "findings": {"surgical_candidate": False, "program": admission},
     })
     assert det.decision is Decision.NON_CERTIFIED
-    assert det.decisive == ("functional_restoration.progress_check",)
+    assert det.deciding_criteria == ("functional_restoration.progress_check",)
     assert f"{param('functional_restoration.progress_check_weeks')} weeks" in result(det, "functional_restoration.progress_check").reason
 
 
@@ -93,7 +93,7 @@ def test_acupuncture_extension_dated_2024_is_judged_under_the_amended_amtg() -> 
     det = KB.evaluate(ROOT / "tests" / "cases" / "mtus_current" / "acupuncture-extension-in-2024-judged-under-amended-amtg.yaml")
     assert det.decision is Decision.CERTIFIED
     assert det.receipt.guideline_version == "amtg-2017"
-    assert all("§9792.24.1 as amended effective 2017-12-01" in r.citation for r in det.results)
+    assert all("§9792.24.1 as amended effective 2017-12-01" in r.citation for r in det.criteria)
 
 
 def test_low_back_pt_in_2024_names_the_acoem_low_back_guideline_in_force_and_why() -> None:
@@ -281,7 +281,7 @@ def test_the_date_of_service_chooses_the_version_from_the_2017_order_on() -> Non
 
 def test_a_treatment_the_mtus_does_not_address_cites_the_search_sequence() -> None:
     det = KB.evaluate({"dates": {"request": "2024-05-06"}, "request": {"treatment": "inpatient_rehabilitation"}})
-    assert det.decision is Decision.NOT_ADDRESSED and det.results == ()
+    assert det.decision is Decision.NOT_ADDRESSED and det.criteria == ()
     assert "§9792.21.1" in det.summary and "level of inpatient rehabilitation care" in det.summary
     text = kb_core.determination_text(det)
     assert text.startswith("DECISION: NOT-ADDRESSED")
@@ -292,7 +292,7 @@ def test_the_statutory_cap_still_decides_after_2017() -> None:
             "request": {"treatment": "physical_therapy", "body_regions": ["knee"], "quantity": 6},
             "prior_treatments": [{"treatment": "physical_therapy", "count": param("shared.visit_cap_per_injury")}]}
     det = KB.evaluate(case)
-    assert det.decision is Decision.NON_CERTIFIED and det.decisive == ("physical_medicine.visit_cap",)
+    assert det.decision is Decision.NON_CERTIFIED and det.deciding_criteria == ("physical_medicine.visit_cap",)
     fewer = KB.evaluate({**case, "prior_treatments": [{"treatment": "physical_therapy", "count": param("shared.visit_cap_per_injury") - 4}]})
     assert fewer.decision is Decision.CRITERIA_UNAVAILABLE and "at most 4 could be certified" in fewer.summary
 

@@ -64,7 +64,7 @@ def _request(treatment: str, on: str, **extra: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("treatment", ["chiropractic", "physical_therapy"])
 def test_2016_citations_print_no_2009_pages_and_use_the_2016_section_name(treatment: str) -> None:
     det = KB.evaluate(_request(treatment, "2016-09-01"))
-    cpmtg = [r.citation for r in det.results if r.citation.startswith("MTUS Chronic Pain Medical Treatment Guidelines (2016)")]
+    cpmtg = [r.citation for r in det.criteria if r.citation.startswith("MTUS Chronic Pain Medical Treatment Guidelines (2016)")]
     assert cpmtg, "no 2016 CPMTG citation to check"
     for citation in cpmtg:
         assert " pp." not in citation and " p." not in citation and "pagination" not in citation, citation
@@ -75,7 +75,7 @@ def test_2016_citations_print_no_2009_pages_and_use_the_2016_section_name(treatm
 
 def test_2009_citations_keep_their_own_pages() -> None:
     det = KB.evaluate(_request("physical_therapy", "2012-09-03"))
-    assert any("Physical medicine, pp.98-99" in r.citation for r in det.results)
+    assert any("Physical medicine, pp.98-99" in r.citation for r in det.criteria)
 
 
 def test_acoem_second_edition_is_not_labelled_mtus_before_the_mtus_existed() -> None:
@@ -190,7 +190,7 @@ PINNED: dict[str, dict[str, kb_core.Status]] = {
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_sample_case_pins_the_status_of_each_failing_criterion(name: str) -> None:
     det = KB.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / name))
-    statuses = {r.criterion: r.status for r in det.results if r.status in (NOT_MET, NOT_DOCUMENTED)}
+    statuses = {r.criterion: r.status for r in det.criteria if r.status in (NOT_MET, NOT_DOCUMENTED)}
     assert statuses == PINNED[name]
 
 
@@ -198,7 +198,7 @@ def test_non_deciding_notes_are_the_unknown_counts_only() -> None:
     """A note (not_documented with a note_only burden) never decides, and in these cases it
     is exactly the criteria whose unknown prior counts leave the allowance unconfirmed."""
     det = KB.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / "physical_medicine" / "prior-therapy-without-visit-count-is-a-note-certified.yaml"))
-    notes = sorted(r.criterion for r in det.results if not r.decides)
+    notes = sorted(r.criterion for r in det.criteria if not r.decides)
     assert notes == ["physical_medicine.diagnosis_allowance", "physical_medicine.visit_cap"]
     assert det.decision is kb_core.Decision.CERTIFIED
 
@@ -230,7 +230,7 @@ def test_definitions_are_cited_with_the_lettering_in_force_on_the_request_date(o
 
 def test_a_criterion_using_a_definition_cites_it_by_the_request_date() -> None:
     det = KB.evaluate({"dates": {"injury": "2014-01-06", "request": "2015-06-01"}, "request": {"treatment": "chiropractic", "body_regions": ["lumbar_spine"], "quantity": 6, "purpose": "continuation"}})
-    result = next(r for r in det.results if r.criterion == "chiropractic.continuation_functional_improvement")
+    result = next(r for r in det.criteria if r.criterion == "chiropractic.continuation_functional_improvement")
     assert result.citation.endswith("; functional improvement: 8 CCR §9792.20 (2015), §9792.20(e)")
 
 
@@ -315,4 +315,4 @@ FULL_TRACE: dict[str, dict[str, kb_core.Status]] = {
 @pytest.mark.parametrize("name", sorted(FULL_TRACE))
 def test_sample_case_pins_every_criterion_status(name: str) -> None:
     det = KB.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / name))
-    assert {r.criterion.split(".", 1)[1]: r.status for r in det.results} == FULL_TRACE[name]
+    assert {r.criterion.split(".", 1)[1]: r.status for r in det.criteria} == FULL_TRACE[name]

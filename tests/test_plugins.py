@@ -77,7 +77,7 @@ def test_hook_a_third_party_plugin_adds_a_treatment(tmp_path: Path) -> None:
     kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [visits]))])
     det = kb.evaluate(CASE)
     assert det.decision is kb_core.Decision.MODIFIED and det.approved_quantity == 6
-    assert det.results[0].citation.endswith("Massage therapy, p.60")
+    assert det.criteria[0].citation.endswith("Massage therapy, p.60")
     assert "massage_demo" in det.receipt.plugins
 
 
@@ -127,8 +127,8 @@ def test_raising_evaluator_is_isolated_and_named(tmp_path: Path) -> None:
     kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [broken]))])
     det = kb.evaluate(CASE)
     assert det.decision is kb_core.Decision.ERROR
-    assert det.results[0].status is kb_core.Status.ERROR and "massage_demo" in det.results[0].reason
-    assert "ZeroDivisionError" in det.results[0].reason
+    assert det.criteria[0].status is kb_core.Status.ERROR and "massage_demo" in det.criteria[0].reason
+    assert "ZeroDivisionError" in det.criteria[0].reason
     # other treatments still evaluate
     assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
     with pytest.raises(kb_core.EvaluatorError, match="massage_demo"):
@@ -141,7 +141,7 @@ def test_garbage_returning_evaluator_is_isolated(tmp_path: Path) -> None:
         return {"status": "met"}
 
     det = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [garbage]))]).evaluate(CASE)
-    assert det.results[0].status is kb_core.Status.ERROR and "not a Finding" in det.results[0].reason
+    assert det.criteria[0].status is kb_core.Status.ERROR and "not a Finding" in det.criteria[0].reason
 
 
 def test_hook_sample_cases_feed_the_conformance_kit(tmp_path: Path) -> None:
@@ -200,8 +200,8 @@ def test_slow_evaluator_overruns_its_plugins_time_budget_and_is_named(tmp_path: 
     kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [slow]))])
     kb.time_limit = 0.2
     det = kb.evaluate(CASE)
-    assert det.results[0].status is kb_core.Status.ERROR and "did not finish within the plugin's time budget of 0.2 s" in det.results[0].reason
-    assert "plugin 'massage_demo'" in det.results[0].reason and det.decision is kb_core.Decision.ERROR
+    assert det.criteria[0].status is kb_core.Status.ERROR and "did not finish within the plugin's time budget of 0.2 s" in det.criteria[0].reason
+    assert "plugin 'massage_demo'" in det.criteria[0].reason and det.decision is kb_core.Decision.ERROR
     # the knowledge base is still usable, and other treatments evaluate
     assert kb.evaluate(Path(__file__).parent.parent / "examples" / "seed-work-conditioning.yaml").decision is kb_core.Decision.NON_CERTIFIED
 

@@ -102,9 +102,9 @@ def fewer_visits_never_deny(case: dict[str, Any], fewer_by: int = 1) -> bool:
 
 def decisions_explain_themselves(case: dict[str, Any]) -> bool:
     det = KB.evaluate(case)
-    deciding_failures = [r for r in det.results if r.decides and r.status in FAILING]
+    deciding_failures = [r for r in det.criteria if r.decides and r.status in FAILING]
     if det.decision in (kb_core.Decision.NON_CERTIFIED, kb_core.Decision.MODIFIED):
-        assert deciding_failures and all(r.citation and r.criterion in det.decisive for r in deciding_failures)
+        assert deciding_failures and all(r.citation and r.criterion in det.deciding_criteria for r in deciding_failures)
     if det.decision is kb_core.Decision.MODIFIED:
         assert det.approved_quantity is not None and det.requested_quantity is not None
         assert 0 < det.approved_quantity < det.requested_quantity
@@ -146,7 +146,7 @@ def cap_is_never_exceeded_in_full(case: dict[str, Any]) -> bool:
 
 def runs_error_free(case: dict[str, Any]) -> bool:
     det = KB.evaluate(case, strict=True)  # a plugin failure raises EvaluatorError
-    assert all(r.status is not kb_core.Status.ERROR for r in det.results)
+    assert all(r.status is not kb_core.Status.ERROR for r in det.criteria)
     return True
 
 
@@ -217,7 +217,7 @@ def test_every_result_records_its_parameters_facts_and_a_citation_of_its_source(
     gs = KB.guidelines
     version = gs.versions[det.receipt.guideline_version] if det.receipt.guideline_version else None
     on = _version_date(kb_core.parse_case(case))
-    for result in det.results:
+    for result in det.criteria:
         criterion = gs.criteria[result.criterion]
         assert set(result.parameters) == {p.rsplit(".", 1)[1] for p in criterion.parameters}
         assert set(criterion.facts) <= set(result.facts)

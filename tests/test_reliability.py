@@ -100,10 +100,10 @@ def test_r1_numbers_out_of_range_are_case_errors(kb: kb_core.KnowledgeBase, requ
 
 def test_r1_json_output_never_contains_nan(kb: kb_core.KnowledgeBase) -> None:
     det = kb.evaluate(SEED)
-    result = det.results[0]._replace(facts={"ratio": float("nan"), "limit": float("inf")})
+    result = det.criteria[0]._replace(facts={"ratio": float("nan"), "limit": float("inf")})
     import dataclasses
 
-    text = kb_core.determination_json(dataclasses.replace(det, results=(result,)))
+    text = kb_core.determination_json(dataclasses.replace(det, criteria=(result,)))
     assert strict_json(text)["criteria"][0]["facts"] == {"ratio": "nan", "limit": "inf"}
 
 
@@ -310,7 +310,7 @@ def test_r3_g6_a_slow_combine_overruns_its_budget(tmp_path: Path) -> None:
     kb = load_first_party(plugins=[("hostile", hostile.plugin(tmp_path, combine_mode="slow", combine_sleep=0.15))])
     kb.time_limit = 0.1
     det = kb.evaluate(hostile.MASSAGE_CASE)
-    assert all(r.status is Status.MET for r in det.results)
+    assert all(r.status is Status.MET for r in det.criteria)
     assert det.decision is Decision.ERROR and "plugin 'hostile'" in det.summary and "time budget of 0.1 s" in det.summary
 
 
@@ -323,9 +323,9 @@ def test_r4_r7_g7_a_misbehaving_evaluator_is_an_error_naming_its_plugin(tmp_path
     contract gets an ``error`` result naming its plugin; output stays valid text and JSON."""
     kb = load_first_party(plugins=[("hostile", hostile.plugin(tmp_path, evaluator_mode=mode))])
     det = kb.evaluate(hostile.MASSAGE_CASE)
-    first = det.results[0]
+    first = det.criteria[0]
     assert first.status is Status.ERROR and first.reason.startswith("plugin 'hostile': ") and det.decision is Decision.ERROR
-    assert det.results[1].status is Status.MET
+    assert det.criteria[1].status is Status.MET
     kb_core.determination_text(det).encode("utf-8")
     strict_json(kb_core.determination_json(det))
     with pytest.raises(kb_core.EvaluatorError) as info:
@@ -389,9 +389,9 @@ def test_r8_g6_the_overrunning_evaluator_is_named_and_later_criteria_are_not_run
     kb = load_first_party(plugins=[("hostile", hostile.plugin(tmp_path, sleep=0.05))])
     kb.time_limit = 0.01
     det = kb.evaluate(hostile.MASSAGE_CASE)
-    assert [r.status for r in det.results] == [Status.ERROR, Status.ERROR]
-    assert "did not finish within the plugin's time budget of 0.01 s" in det.results[0].reason
-    assert "not run: the plugin used up its time budget" in det.results[1].reason
+    assert [r.status for r in det.criteria] == [Status.ERROR, Status.ERROR]
+    assert "did not finish within the plugin's time budget of 0.01 s" in det.criteria[0].reason
+    assert "not run: the plugin used up its time budget" in det.criteria[1].reason
     with pytest.raises(kb_core.EvaluatorError, match="time budget"):
         kb.evaluate(hostile.MASSAGE_CASE, strict=True)
 

@@ -345,7 +345,7 @@ def test_hostile_plugin_never_changes_first_party_outcomes_or_escapes(hostile_kb
         if own:  # the hostile plugin's own treatment: an error naming it, or a decision
             document = {**hostile.MASSAGE_CASE, "case_id": name}
             det = kb.evaluate(document)
-            assert det.decision is kb_core.Decision.ERROR and "hostile" in (det.summary + " ".join(r.reason for r in det.results))
+            assert det.decision is kb_core.Decision.ERROR and "hostile" in (det.summary + " ".join(r.reason for r in det.criteria))
             _render_checked(det)
         else:
             assert _judge(name, document, invalid, kb) == _judge(name, document, invalid, KB)

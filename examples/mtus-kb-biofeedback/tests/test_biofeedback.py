@@ -79,7 +79,7 @@ def test_a_total_above_the_limit_is_never_certified_in_full(mtus_kb: kb_core.Kno
     if already + quantity > limit:
         assert det.decision is not Decision.CERTIFIED, det.summary
         # Whatever else the case lacks, the visit limit itself must not pass.
-        assert all(r.status is not Status.MET for r in det.results if r.criterion == "biofeedback.visit_limit")
+        assert all(r.status is not Status.MET for r in det.criteria if r.criterion == "biofeedback.visit_limit")
         if det.decision is Decision.MODIFIED:
             assert det.approved_quantity is not None and 0 < det.approved_quantity <= limit - already
 
@@ -106,7 +106,7 @@ def test_certified_visits_at_and_around_the_limits(mtus_kb: kb_core.KnowledgeBas
         assert (det.decision, det.approved_quantity) == (Decision.MODIFIED, limit - given_before)
     else:
         assert (det.decision, det.approved_quantity) == (Decision.NON_CERTIFIED, 0)
-    visit_limit = next(r for r in det.results if r.criterion == "biofeedback.visit_limit")
+    visit_limit = next(r for r in det.criteria if r.criterion == "biofeedback.visit_limit")
     # The criterion's own citation, then the definition it uses, cited by the request date.
     assert visit_limit.citation.startswith("MTUS Chronic Pain Medical Treatment Guidelines (2009), Biofeedback, pp.24-25; functional improvement: 8 CCR §9792.20")
     assert visit_limit.parameters == {"trial_visits": trial, "max_visits": most}
@@ -120,7 +120,7 @@ def test_unknown_prior_count_is_not_documented(mtus_kb: kb_core.KnowledgeBase) -
         "extra": {"cbt_program": True},
     })
     assert det.decision is Decision.NON_CERTIFIED
-    assert {r.criterion: r.status.value for r in det.results}["biofeedback.visit_limit"] == "not_documented"
+    assert {r.criterion: r.status.value for r in det.criteria}["biofeedback.visit_limit"] == "not_documented"
 
 
 def test_disabling_the_plugin_removes_biofeedback() -> None:

@@ -19,7 +19,7 @@ from kb_core.errors import LocatedError
 
 
 _SHAPE_WORDS = {
-    "scalar": "one number, text or flag (not a list)",
+    "scalar": "one number, text or flag (not a list or table)",
     "list": "a list of numbers, texts or flags",
     "table": "a mapping from ids to values or lists",
     "rows": "a list of records of named values",

@@ -208,7 +208,7 @@ class CaseOutcome:
         expected, det = self.expected, self.determination
         if expected is None or expected.reviewer_criteria is None or det is None or det.decision is Decision.CERTIFIED:
             return ()
-        status = {r.criterion: ("note" if r.status in FAILING and not r.decides else r.status.value) for r in det.results}
+        status = {r.criterion: ("note" if r.status in FAILING and not r.decides else r.status.value) for r in det.criteria}
         deciding = set(self.deciding)
         return tuple((c, status.get(c, "not evaluated")) for c in expected.reviewer_criteria if c not in deciding)
 
@@ -234,9 +234,10 @@ class CaseOutcome:
             "reviewer_criteria": list(expected.reviewer_criteria) if expected.reviewer_criteria is not None else None,
             "reason_agreement": self.reason_agreement,
             "deciding_without_reviewer": list(self.unrelied),
+            # The determination's own deciding_criteria, each with its status, reason and citation.
             "deciding_criteria": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason, "citation": r.citation}
-                for r in (det.criteria if det else ()) if (r.status in FAILING and r.decides) or r.status is Status.ERROR
+                for cid in self.deciding for r in (det.criteria if det else ()) if r.criterion == cid
             ],
             "notes_not_deciding": [
                 {"criterion": r.criterion, "status": r.status.value, "reason": r.reason}

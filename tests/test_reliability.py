@@ -123,16 +123,15 @@ def test_r13_prior_count_as_float_is_refused(kb: kb_core.KnowledgeBase) -> None:
 
 # ---------------------------------------------------------------- R9: guideline numbers
 
-# (A list or table of counts, e.g. [18], is still accepted: the schema cannot tell a scalar
-# parameter from a tabled one without a declared kind; the evaluator then fails as an error.)
-BAD_VISIT_COUNTS = ['"18"', "eighteen", "true", "{a: x}", ".nan", ".inf", "-1", "6.5", "18.0"]
+# A list or table for this one count ([18]) is refused too: the parameter declares shape: scalar.
+BAD_VISIT_COUNTS = ['"18"', "eighteen", "true", "{a: x}", "[18]", ".nan", ".inf", "-1", "6.5", "18.0"]
 
 
 @pytest.mark.parametrize("value", BAD_VISIT_COUNTS)
 def test_r9_bad_visit_count_in_a_guideline_fails_validate_with_file_and_line(tmp_path: Path, value: str) -> None:
-    bad = edited(tmp_path, ROOT / "guidelines" / "chiropractic.yaml", "      low_back_max_visits:\n        value: 18", f"      low_back_max_visits:\n        value: {value}")
+    bad = edited(tmp_path, ROOT / "guidelines" / "chiropractic.yaml", "      low_back_max_visits:\n        shape: scalar\n        value: 18", f"      low_back_max_visits:\n        shape: scalar\n        value: {value}")
     code, _, err = run("validate", str(bad))
-    value_line = (ROOT / "guidelines" / "chiropractic.yaml").read_text().split("      low_back_max_visits:\n")[0].count("\n") + 2
+    value_line = (ROOT / "guidelines" / "chiropractic.yaml").read_text().split("      low_back_max_visits:\n")[0].count("\n") + 3
     assert code == 1 and f"chiropractic.yaml:{value_line}" in err, err
     assert "Traceback" not in err
 
@@ -556,7 +555,7 @@ def test_r14_g12_broken_first_party_guideline_is_an_error_not_no_criteria(tmp_pa
 
 
 def test_r14_guideline_directory_option_and_env_replace_installed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    edited_file = edited(tmp_path, ROOT / "guidelines" / "acupuncture.yaml", "max_frequency_per_week:\n        value: 3", "max_frequency_per_week:\n        value: 2")
+    edited_file = edited(tmp_path, ROOT / "guidelines" / "acupuncture.yaml", "max_frequency_per_week:\n        shape: scalar\n        value: 3", "max_frequency_per_week:\n        shape: scalar\n        value: 2")
     folder = _dir_with(tmp_path, edited_file)
     installed = load_first_party().evaluate(ACU_CERTIFIED)
     via_option = load_first_party(guidelines=folder).evaluate(ACU_CERTIFIED)

@@ -68,15 +68,13 @@ def test_text_json_and_python_list_the_same_deciding_criteria(path: Path, kb: kb
         assert named == set(det.deciding_criteria), det.summary
 
 
-def test_the_summary_names_a_quantity_criterion_that_decides_beside_the_admission_ones(
-    kb: kb_core.KnowledgeBase, seed_path: Path
-) -> None:
-    """The seed request fails four admission criteria and the undocumented program length:
-    all five decide, and the summary used to leave the last one out."""
-    det = kb.evaluate(kb_core.load_case(seed_path))
-    assert "work_conditioning.program_length" in det.deciding_criteria
-    assert named_in_summary(det) == set(det.deciding_criteria) and len(det.deciding_criteria) == 5
-    assert "Also on quantity: work_conditioning.program_length (not documented)." in det.summary
+def test_the_summary_names_a_quantity_criterion_that_decides_beside_the_admission_ones(kb: kb_core.KnowledgeBase) -> None:
+    """A continuation without documented improvement that also exceeds the allowance: both
+    decide, and the summary used to leave the quantity criterion out."""
+    det = kb.evaluate(kb_core.load_case(ROOT / "tests" / "cases" / "imr" / "CM16-0237844.yaml"))
+    assert det.deciding_criteria == ("physical_medicine.continuation_functional_improvement", "physical_medicine.diagnosis_allowance")
+    assert named_in_summary(det) == set(det.deciding_criteria)
+    assert "Also on quantity: physical_medicine.diagnosis_allowance (not met)." in det.summary
 
 
 def test_a_certified_determination_says_no_criterion_decided(kb: kb_core.KnowledgeBase) -> None:

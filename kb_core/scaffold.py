@@ -130,6 +130,7 @@ treatments:
     governed_by: [{name}-{year}]
     parameters:
       max_visits:
+        shape: scalar
         value: 6
         unit: visits
         citation: {{source: {name}_guideline, section: "Visits"}}

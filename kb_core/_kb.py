@@ -75,8 +75,28 @@ _FACT_SCALARS = (str, int, bool, type(None))
 _MAX_FACT_DEPTH = 6
 
 
+_PLAIN_FACT_TYPES = frozenset({str, int, bool, type(None), dt.date, Status, Decision})  # exact types: no checks below
+_fact_fields: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names, looked up once per type
+
+
 def _check_fact(value: Any, depth: int = 0) -> None:
     """A fact a plugin reports must render as JSON and text: plain data, finite numbers."""
+    kind = type(value)
+    if kind in _PLAIN_FACT_TYPES:  # the common cases first, without an isinstance chain
+        return
+    names = _fact_fields.get(kind)
+    if names is not None and depth < _MAX_FACT_DEPTH:  # e.g. the case's PriorTreatment records
+        plain = _PLAIN_FACT_TYPES
+        for name in names:
+            item = getattr(value, name)
+            if type(item) not in plain:
+                _check_fact(item, depth + 1)
+        return
+    if kind is tuple and depth < _MAX_FACT_DEPTH:
+        for item in value:
+            if type(item) not in _PLAIN_FACT_TYPES:
+                _check_fact(item, depth + 1)
+        return
     if isinstance(value, _FACT_SCALARS):
         return
     if isinstance(value, float):
@@ -86,6 +106,7 @@ def _check_fact(value: Any, depth: int = 0) -> None:
     if isinstance(value, (dt.date, Status, Decision)):
         return
     if depth < _MAX_FACT_DEPTH and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        _fact_fields[kind] = tuple(f.name for f in dataclasses.fields(value))
         for f in dataclasses.fields(value):  # e.g. a PriorTreatment from the case: rendered field by field
             _check_fact(getattr(value, f.name), depth + 1)
         return

@@ -130,8 +130,8 @@ def _check_finding(finding: Any) -> Status:
     status, reason, approvable, facts = finding
     if type(status) is not Status or status is _ERROR:  # "met" (a str) would pass a set lookup
         raise TypeError(f"returned status {_plugins.describe(status, 40)!r}; build the Finding with Finding.met/not_met/not_documented/not_applicable")
-    if type(reason) is not str or not reason:
-        raise TypeError(f"returned reason {_plugins.describe(reason, 40)!r}; give the reason as non-empty text")
+    if (type(reason) is not str or not reason) and (isinstance(reason, (str, bytes)) or not callable(reason)):
+        raise TypeError(f"returned reason {_plugins.describe(reason, 40)!r}; give the reason as non-empty text (or a function of no arguments returning it)")
     if approvable is not None and (type(approvable) is not int or approvable < 0):
         raise TypeError(f"returned approvable={_plugins.describe(approvable, 40)!r}; it must be a whole number of visits (0 or more) or None")
     if facts is not None:

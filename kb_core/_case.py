@@ -282,10 +282,17 @@ class Case:
     notes: tuple[str, ...] = ()
     expected: Expected | None = None
     path: str | None = None
+    # Answers of prior() by kinds asked: evaluators ask the same few questions of a case
+    # many times. Not part of the case's value (no init, repr or comparison).
+    _prior_memo: dict[tuple[str, ...], tuple[PriorTreatment, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def prior(self, *treatments: str) -> tuple[PriorTreatment, ...]:
         """Prior treatments of the given kinds, in the order documented."""
-        return tuple(p for p in self.prior_treatments if p.treatment in treatments)
+        memo = self._prior_memo
+        found = memo.get(treatments)
+        if found is None:
+            found = memo[treatments] = tuple(p for p in self.prior_treatments if p.treatment in treatments)
+        return found
 
 
 def _date(value: str | None, path: str, where: str, document: Any, location: tuple[Any, ...]) -> Date | None:

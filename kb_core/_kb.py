@@ -12,6 +12,7 @@ import hashlib
 import keyword
 import math
 import os
+import types
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ def _check_fact(value: Any, depth: int = 0) -> None:
             if type(item) not in plain:
                 _check_fact(item, depth + 1)
         return
+    if kind is dict and depth < _MAX_FACT_DEPTH and all(type(key) is str for key in value):  # a finding's facts
+        for item in value.values():
+            if type(item) not in _PLAIN_FACT_TYPES:
+                _check_fact(item, depth + 1)
+        return
     if kind is tuple and depth < _MAX_FACT_DEPTH:
         for item in value:
             if type(item) not in _PLAIN_FACT_TYPES:
@@ -121,6 +127,24 @@ def _check_fact(value: Any, depth: int = 0) -> None:
             _check_fact(item, depth + 1)
         return
     raise TypeError(f"fact value of type {type(value).__name__} is not plain data (text, number, yes/no, date, list, mapping)")
+
+
+_FAST_REASONS = frozenset({str, types.FunctionType})  # text, or a lambda/def rendering it later
+
+
+def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> bool:
+    """Whether a finding's facts pass the contract (else the full check says why). The
+    case's own prior treatments, often reported back, were checked when the case was read."""
+    try:
+        for key, value in facts.items():
+            if type(key) is not str:
+                return False
+            if type(value) in _PLAIN_FACT_TYPES or (type(value) is tuple and all(item in case_priors for item in value)):
+                continue
+            _check_fact(value, 1)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _check_finding(finding: Any) -> Status:
@@ -266,6 +290,7 @@ class KnowledgeBase:
         self._by_kind = _treatments_by_kind(guidelines, first_party)
         self._era = _Era.read(guidelines)
         self._definition_cites: dict[tuple[str, dt.date], str] = {}
+        self._step_cites: dict[tuple[str, str, dt.date], str] = {}  # a criterion's citation with its definitions, by date
         # "<superseded> superseded by <treatment> (plugin, file:line)", shown in every receipt
         self.supersessions: tuple[str, ...] = tuple(
             f"{old} superseded by {tid} (plugin '{guidelines.treatment_plugin.get(tid, '?')}', "
@@ -583,41 +608,69 @@ class KnowledgeBase:
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
             finding = step.outside_regions
-            status = finding.status  # type: ignore[union-attr]
+            status = finding[0]  # type: ignore[index]
         else:
-            finding, status = self._call(step, case, strict)
+            try:
+                finding = step.evaluator.func(case, step.params)
+            except BaseException as exc:  # noqa: BLE001 - sorted out in _failed: the plugin's error, or re-raised
+                finding, status = self._failed(step, exc, strict)
+            else:
+                # The usual well-formed finding is accepted here in a few type checks;
+                # anything else gets the full contract check and its error message.
+                status, reason, approvable, facts = finding if type(finding) is Finding else (None, None, None, None)
+                if not (
+                    type(status) is Status and status is not _ERROR and type(reason) in _FAST_REASONS and reason
+                    and (approvable is None or (type(approvable) is int and approvable >= 0))
+                    and (facts is None or (type(facts) is dict and _plain_fact_dict(facts, case.prior_treatments)))
+                ):
+                    finding, status = self._checked(step, finding, strict)
         facts = step.read_facts(case)
-        if finding.facts:  # type: ignore[union-attr]
-            facts.update(finding.facts)  # type: ignore[union-attr]
+        if finding[3]:  # type: ignore[index]
+            facts.update(finding[3])  # type: ignore[index]
         criterion = step.criterion
         citation = step.citation
         if step.definitions:
-            on = case.dates.decisive
-            citation += "".join(self.definition_citation(did, on) for did in step.definitions)
+            citation = self._cite_definitions(step, case.dates.decisive)
         if status is _NOT_DOCUMENTED:
             purpose = case.request.purpose
             decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
         else:
             decides = True
         return _new_result(CriterionResult, (  # type: ignore[arg-type]
-            criterion.id, criterion.title, status, finding.reason, citation, step.tier, criterion.role,  # type: ignore[union-attr]
+            criterion.id, criterion.title, status, finding[1], citation, step.tier, criterion.role,  # type: ignore[index]
             step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,  # type: ignore[union-attr]
+            criterion.documentation_needed if status in _FAILING else None, finding[2], step.plugin, decides,  # type: ignore[index]
         ))
 
-    def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
+    def _cite_definitions(self, step: _Step, on: dt.date) -> str:
+        """The criterion's citation followed by the definitions it uses, cited by ``on``."""
+        key = (step.criterion.id, step.citation, on)
+        text = self._step_cites.get(key)
+        if text is None:
+            if len(self._step_cites) >= _CHOICE_SLOTS:
+                self._step_cites.clear()
+            text = self._step_cites[key] = step.citation + "".join(self.definition_citation(did, on) for did in step.definitions)
+        return text
+
+    def _checked(self, step: _Step, finding: Any, strict: bool) -> tuple[Finding, Status]:
+        """The full contract check of an evaluator's result (the fast path in _run let it through)."""
         try:
-            finding = step.evaluator.func(case, step.params)
             return finding, _check_finding(finding)
-        except SystemExit as exc:  # a plugin must not end the host process: its own error
+        except Exception as exc:
+            return self._failed(step, exc, strict)
+
+    def _failed(self, step: _Step, exc: BaseException, strict: bool) -> tuple[Finding, Status]:
+        """An evaluator raised or broke the contract: an error result naming its plugin
+        (with ``strict``, an EvaluatorError); an interrupt is re-raised, named."""
+        if isinstance(exc, SystemExit):  # a plugin must not end the host process: its own error
             problem = f"evaluator for {step.criterion.id} called sys.exit({_plugins.describe(exc.code, 40)})"
             cause: BaseException | None = None
-        except KeyboardInterrupt as exc:  # the user's (or the plugin's) interrupt stops evaluation, named
-            exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {step.criterion.id}")
-            raise
-        except Exception as exc:
+        elif isinstance(exc, Exception):
             problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {_plugins.describe(exc)}"
             cause = exc
+        else:  # the user's (or the plugin's) interrupt stops evaluation, named
+            exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {step.criterion.id}")
+            raise exc
         if strict:
             raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding promptly") from cause
         return Finding(_ERROR, f"plugin '{step.plugin}': {problem}"), _ERROR

@@ -316,9 +316,14 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
     Raises:
         CaseError: naming the file, line, key and fix for any invalid or unknown key.
     """
+    return _parse_case(data, path, limits_checked=False)
+
+
+def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Case:
     case_id = data.get("case_id") if isinstance(data, Mapping) else None
     where_file = str(path) if path is not None else (f"<case {case_id}>" if isinstance(case_id, str) and case_id else "<case>")
-    check_document(data, where_file, CaseError, CASE_LIMITS)  # NaN/inf, depth and sizes: what the schema cannot say
+    if not limits_checked:  # read_document has checked a file's document already
+        check_document(data, where_file, CaseError, CASE_LIMITS)  # NaN/inf, depth and sizes: what the schema cannot say
     validate(data, "case", where_file, CaseError)
 
     def date_at(*location: Any) -> Date | None:
@@ -434,4 +439,4 @@ def _findings(data: Mapping[str, Any]) -> Findings:
 
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file (YAML or JSON)."""
-    return parse_case(read_document(path, CaseError), path)
+    return _parse_case(read_document(path, CaseError, CASE_LIMITS), path, limits_checked=True)

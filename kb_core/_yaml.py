@@ -199,9 +199,45 @@ def read_bounded(path: str | Path, error: type[LocatedError], max_bytes: int) ->
     return raw
 
 
+def _within(node: Any, depth: int, limits: Limits) -> bool:
+    """Whether ``node`` (at ``depth``) passes :func:`check_document`: the same rules in one
+    recursive pass without locations (recursion is bounded by ``max_depth``)."""
+    if depth > limits.max_depth:
+        return False
+    kind = type(node)
+    if kind is str:
+        return len(node) <= limits.max_text
+    if kind in _SCALARS:
+        return True
+    if isinstance(node, dict):
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    elif isinstance(node, float):
+        return math.isfinite(node)
+    elif isinstance(node, str):
+        return len(node) <= limits.max_text
+    else:
+        return True
+    if len(node) > limits.max_items:
+        return False
+    deeper = depth + 1
+    for child in children:
+        if type(child) in _SCALARS and deeper <= limits.max_depth:
+            continue
+        if not _within(child, deeper, limits):
+            return False
+    return True
+
+
+_SCALARS = frozenset({int, bool, type(None)})
+
+
 def check_document(document: Any, path: str | Path, error: type[LocatedError], limits: Limits) -> None:
     """Refuse what a schema cannot: NaN and infinities (they pass minimum/maximum), and
     documents nested too deep or with too many items (checked iteratively: no recursion)."""
+    if _within(document, 0, limits):  # the usual answer, found without building locations
+        return
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         node, location = stack.pop()

@@ -64,6 +64,8 @@ class _Step:
     read_facts: Callable[[Any], dict[str, Any]]  # the criterion's facts, read in one call
     outside_regions: Finding | None  # the finding when a request names none of ``regions``
     undocumented_decides: Mapping[str | None, bool]  # burden.effect(purpose) == "fails", per purpose
+    # request date -> the citation followed by the definitions it uses (filled as dates come)
+    cites_by_date: dict[dt.date, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 # Enum member lookups are slow on the hot path; bind them once.
@@ -290,7 +292,6 @@ class KnowledgeBase:
         self._by_kind = _treatments_by_kind(guidelines, first_party)
         self._era = _Era.read(guidelines)
         self._definition_cites: dict[tuple[str, dt.date], str] = {}
-        self._step_cites: dict[tuple[str, str, dt.date], str] = {}  # a criterion's citation with its definitions, by date
         # "<superseded> superseded by <treatment> (plugin, file:line)", shown in every receipt
         self.supersessions: tuple[str, ...] = tuple(
             f"{old} superseded by {tid} (plugin '{guidelines.treatment_plugin.get(tid, '?')}', "
@@ -630,7 +631,8 @@ class KnowledgeBase:
         criterion = step.criterion
         citation = step.citation
         if step.definitions:
-            citation = self._cite_definitions(step, case.dates.decisive)
+            on = case.dates.decisive
+            citation = step.cites_by_date.get(on) or self._cite_definitions(step, on)
         if status is _NOT_DOCUMENTED:
             purpose = case.request.purpose
             decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
@@ -643,13 +645,11 @@ class KnowledgeBase:
         ))
 
     def _cite_definitions(self, step: _Step, on: dt.date) -> str:
-        """The criterion's citation followed by the definitions it uses, cited by ``on``."""
-        key = (step.criterion.id, step.citation, on)
-        text = self._step_cites.get(key)
-        if text is None:
-            if len(self._step_cites) >= _CHOICE_SLOTS:
-                self._step_cites.clear()
-            text = self._step_cites[key] = step.citation + "".join(self.definition_citation(did, on) for did in step.definitions)
+        """The criterion's citation followed by the definitions it uses, cited by ``on``
+        (kept in the step per date)."""
+        if len(step.cites_by_date) >= _CHOICE_SLOTS:
+            step.cites_by_date.clear()
+        text = step.cites_by_date[on] = step.citation + "".join(self.definition_citation(did, on) for did in step.definitions)
         return text
 
     def _checked(self, step: _Step, finding: Any, strict: bool) -> tuple[Finding, Status]:

@@ -240,8 +240,11 @@ def _within(node: Any, depth: int, limits: Limits) -> bool:
     if len(node) > limits.max_items:
         return False
     deeper = depth + 1
+    leaves_fit = deeper <= limits.max_depth
+    max_text = limits.max_text
     for child in children:
-        if type(child) in _SCALARS and deeper <= limits.max_depth:
+        kind = type(child)
+        if leaves_fit and (kind in _SCALARS or (kind is str and len(child) <= max_text)):
             continue
         if not _within(child, deeper, limits):
             return False

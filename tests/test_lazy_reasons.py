@@ -140,3 +140,17 @@ def test_a_broken_lazy_reason_is_named_not_raised(tmp_path: Path, reason: Any, s
 def test_a_reason_that_is_neither_text_nor_a_function_is_the_plugins_error(tmp_path: Path, reason: Any) -> None:
     det = _kb_with(tmp_path, lambda case, p: Finding.met(reason)).evaluate(CASE)
     assert det.results[0].status is Status.ERROR and "give the reason as non-empty text" in det.results[0].reason
+
+
+def test_the_conformance_kit_lists_a_reason_that_fails_to_render(tmp_path: Path) -> None:
+    from kb_core.testing import check_plugin
+
+    case = tmp_path / "eight-visits.yaml"
+    case.write_text("dates: {request: '2015-03-02'}\nrequest: {treatment: home_exercise, quantity: 8}\nexpected: {decision: modified, approved_quantity: 6}\n")
+
+    def visits(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
+        return Finding.not_met(lambda: f"{case.request.quantity / 0}", approvable=p["max_visits"])
+
+    kb = _kb_with(tmp_path, visits)
+    report = check_plugin("massage_demo", kb=kb, case_files=[case], examples=5)
+    assert any("massage_demo.visits: plugin 'massage_demo': the reason could not be rendered: ZeroDivisionError" in p for p in report.problems)

@@ -121,3 +121,20 @@ def test_the_evaluation_fast_path_accepts_exactly_what_the_contract_check_accept
         assert (result.status is not kb_core.Status.ERROR) is expected, finding
         agreed += 1
     assert agreed > 500
+
+
+def test_evaluate_many_restores_the_garbage_collector_as_it_was(kb: kb_core.KnowledgeBase) -> None:
+    import gc
+
+    case = kb_core.load_case(ROOT / "examples" / "seed-work-conditioning.yaml")
+    assert gc.isenabled()
+    assert len(kb.evaluate_many([case, case])) == 2 and gc.isenabled()
+    with pytest.raises(kb_core.CaseError):
+        kb.evaluate_many([case, {"request": {}}])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        kb.evaluate_many([case])
+        assert not gc.isenabled()  # a host that paused it keeps it paused
+    finally:
+        gc.enable()

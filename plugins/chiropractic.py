@@ -194,11 +194,12 @@ def plan_of_care(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.not_maintenance")
 def not_maintenance(case: Case, p: Mapping[str, Any]) -> Finding:
-    if case.request.purpose == "maintenance":
+    purpose = case.request.purpose
+    if purpose == "maintenance":
         return Finding.not_met("requested as maintenance care, which is not medically necessary")
-    if case.request.purpose is None:
+    if purpose is None:
         return Finding.met("not requested as maintenance care")
-    return Finding.met(lambda: f"requested as {case.request.purpose.replace('_', '-')} care, not maintenance")
+    return Finding.met(lambda: f"requested as {purpose.replace('_', '-')} care, not maintenance")
 
 
 # ------------------------------------------------------------------ continuation and flare-ups

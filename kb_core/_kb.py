@@ -517,7 +517,7 @@ class KnowledgeBase:
         treatment kind and dates, so a batch of similar requests pays for them once. The
         cyclic garbage collector is paused while the batch runs (evaluation makes no
         reference cycles; otherwise it would scan the growing list of results over and over,
-        ~40% of the time of a batch) and restored as it was, also on error.
+        about half the time of a batch) and restored as it was, also on error.
 
         Raises:
             CaseError: as :meth:`evaluate`, for the first malformed case.

@@ -282,10 +282,17 @@ class Case:
     notes: tuple[str, ...] = ()
     expected: Expected | None = None
     path: str | None = None
+    # Answers of prior() by kinds asked: evaluators ask the same few questions of a case
+    # many times. Not part of the case's value (no init, repr or comparison).
+    _prior_memo: dict[tuple[str, ...], tuple[PriorTreatment, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def prior(self, *treatments: str) -> tuple[PriorTreatment, ...]:
         """Prior treatments of the given kinds, in the order documented."""
-        return tuple(p for p in self.prior_treatments if p.treatment in treatments)
+        memo = self._prior_memo
+        found = memo.get(treatments)
+        if found is None:
+            found = memo[treatments] = tuple(p for p in self.prior_treatments if p.treatment in treatments)
+        return found
 
 
 def _date(value: str | None, path: str, where: str, document: Any, location: tuple[Any, ...]) -> Date | None:
@@ -309,9 +316,14 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
     Raises:
         CaseError: naming the file, line, key and fix for any invalid or unknown key.
     """
+    return _parse_case(data, path, limits_checked=False)
+
+
+def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Case:
     case_id = data.get("case_id") if isinstance(data, Mapping) else None
     where_file = str(path) if path is not None else (f"<case {case_id}>" if isinstance(case_id, str) and case_id else "<case>")
-    check_document(data, where_file, CaseError, CASE_LIMITS)  # NaN/inf, depth and sizes: what the schema cannot say
+    if not limits_checked:  # read_document has checked a file's document already
+        check_document(data, where_file, CaseError, CASE_LIMITS)  # NaN/inf, depth and sizes: what the schema cannot say
     validate(data, "case", where_file, CaseError)
 
     def date_at(*location: Any) -> Date | None:
@@ -427,4 +439,4 @@ def _findings(data: Mapping[str, Any]) -> Findings:
 
 def load_case(path: str | Path) -> Case:
     """Read and validate a case file (YAML or JSON)."""
-    return parse_case(read_document(path, CaseError), path)
+    return _parse_case(read_document(path, CaseError, CASE_LIMITS), path, limits_checked=True)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import keyword
 import math
 import os
+import types
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from dataclasses import dataclass
@@ -63,6 +65,8 @@ class _Step:
     read_facts: Callable[[Any], dict[str, Any]]  # the criterion's facts, read in one call
     outside_regions: Finding | None  # the finding when a request names none of ``regions``
     undocumented_decides: Mapping[str | None, bool]  # burden.effect(purpose) == "fails", per purpose
+    # request date -> the citation followed by the definitions it uses (filled as dates come)
+    cites_by_date: dict[dt.date, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 # Enum member lookups are slow on the hot path; bind them once.
@@ -75,8 +79,33 @@ _FACT_SCALARS = (str, int, bool, type(None))
 _MAX_FACT_DEPTH = 6
 
 
+_PLAIN_FACT_TYPES = frozenset({str, int, bool, type(None), dt.date, Status, Decision})  # exact types: no checks below
+_fact_fields: dict[type, tuple[str, ...]] = {}  # dataclass type -> its field names, looked up once per type
+
+
 def _check_fact(value: Any, depth: int = 0) -> None:
     """A fact a plugin reports must render as JSON and text: plain data, finite numbers."""
+    kind = type(value)
+    if kind in _PLAIN_FACT_TYPES:  # the common cases first, without an isinstance chain
+        return
+    names = _fact_fields.get(kind)
+    if names is not None and depth < _MAX_FACT_DEPTH:  # e.g. the case's PriorTreatment records
+        plain = _PLAIN_FACT_TYPES
+        for name in names:
+            item = getattr(value, name)
+            if type(item) not in plain:
+                _check_fact(item, depth + 1)
+        return
+    if kind is dict and depth < _MAX_FACT_DEPTH and all(type(key) is str for key in value):  # a finding's facts
+        for item in value.values():
+            if type(item) not in _PLAIN_FACT_TYPES:
+                _check_fact(item, depth + 1)
+        return
+    if kind is tuple and depth < _MAX_FACT_DEPTH:
+        for item in value:
+            if type(item) not in _PLAIN_FACT_TYPES:
+                _check_fact(item, depth + 1)
+        return
     if isinstance(value, _FACT_SCALARS):
         return
     if isinstance(value, float):
@@ -86,6 +115,7 @@ def _check_fact(value: Any, depth: int = 0) -> None:
     if isinstance(value, (dt.date, Status, Decision)):
         return
     if depth < _MAX_FACT_DEPTH and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        _fact_fields[kind] = tuple(f.name for f in dataclasses.fields(value))
         for f in dataclasses.fields(value):  # e.g. a PriorTreatment from the case: rendered field by field
             _check_fact(getattr(value, f.name), depth + 1)
         return
@@ -102,6 +132,24 @@ def _check_fact(value: Any, depth: int = 0) -> None:
     raise TypeError(f"fact value of type {type(value).__name__} is not plain data (text, number, yes/no, date, list, mapping)")
 
 
+_FAST_REASONS = frozenset({str, types.FunctionType})  # text, or a lambda/def rendering it later
+
+
+def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> bool:
+    """Whether a finding's facts pass the contract (else the full check says why). The
+    case's own prior treatments, often reported back, were checked when the case was read."""
+    try:
+        for key, value in facts.items():
+            if type(key) is not str:
+                return False
+            if type(value) in _PLAIN_FACT_TYPES or (type(value) is tuple and all(item in case_priors for item in value)):
+                continue
+            _check_fact(value, 1)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_finding(finding: Any) -> Status:
     """The contract of an evaluator's result; anything else is that plugin's error."""
     if type(finding) is not Finding:
@@ -109,8 +157,8 @@ def _check_finding(finding: Any) -> Status:
     status, reason, approvable, facts = finding
     if type(status) is not Status or status is _ERROR:  # "met" (a str) would pass a set lookup
         raise TypeError(f"returned status {_plugins.describe(status, 40)!r}; build the Finding with Finding.met/not_met/not_documented/not_applicable")
-    if type(reason) is not str or not reason:
-        raise TypeError(f"returned reason {_plugins.describe(reason, 40)!r}; give the reason as non-empty text")
+    if (type(reason) is not str or not reason) and (isinstance(reason, (str, bytes)) or not callable(reason)):
+        raise TypeError(f"returned reason {_plugins.describe(reason, 40)!r}; give the reason as non-empty text (or a function of no arguments returning it)")
     if approvable is not None and (type(approvable) is not int or approvable < 0):
         raise TypeError(f"returned approvable={_plugins.describe(approvable, 40)!r}; it must be a whole number of visits (0 or more) or None")
     if facts is not None:
@@ -466,13 +514,22 @@ class KnowledgeBase:
         """Judge many requests: ``[kb.evaluate(case) for case in cases]``, for batch jobs.
 
         The version choice, receipt and criteria plan are shared by every case with the same
-        treatment kind and dates, so a batch of similar requests pays for them once.
+        treatment kind and dates, so a batch of similar requests pays for them once. The
+        cyclic garbage collector is paused while the batch runs (evaluation makes no
+        reference cycles; otherwise it would scan the growing list of results over and over,
+        about half the time of a batch) and restored as it was, also on error.
 
         Raises:
             CaseError: as :meth:`evaluate`, for the first malformed case.
         """
         evaluate = self.evaluate
-        return [evaluate(case, strict=strict) for case in cases]
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [evaluate(case, strict=strict) for case in cases]
+        finally:
+            if collecting:
+                gc.enable()
 
     def _choose(self, kind: str, case: Case) -> tuple[Any, ...]:
         """Treatment, governing version, plan, receipt, version date and whether the version
@@ -562,41 +619,68 @@ class KnowledgeBase:
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
         if step.regions and step.regions.isdisjoint(case.request.body_regions):
             finding = step.outside_regions
-            status = finding.status  # type: ignore[union-attr]
+            status = finding[0]  # type: ignore[index]
         else:
-            finding, status = self._call(step, case, strict)
+            try:
+                finding = step.evaluator.func(case, step.params)
+            except BaseException as exc:  # noqa: BLE001 - sorted out in _failed: the plugin's error, or re-raised
+                finding, status = self._failed(step, exc, strict)
+            else:
+                # The usual well-formed finding is accepted here in a few type checks;
+                # anything else gets the full contract check and its error message.
+                status, reason, approvable, facts = finding if type(finding) is Finding else (None, None, None, None)
+                if not (
+                    type(status) is Status and status is not _ERROR and type(reason) in _FAST_REASONS and reason
+                    and (approvable is None or (type(approvable) is int and approvable >= 0))
+                    and (facts is None or (type(facts) is dict and _plain_fact_dict(facts, case.prior_treatments)))
+                ):
+                    finding, status = self._checked(step, finding, strict)
         facts = step.read_facts(case)
-        if finding.facts:  # type: ignore[union-attr]
-            facts.update(finding.facts)  # type: ignore[union-attr]
+        if finding[3]:  # type: ignore[index]
+            facts.update(finding[3])  # type: ignore[index]
         criterion = step.criterion
         citation = step.citation
         if step.definitions:
             on = case.dates.decisive
-            citation += "".join(self.definition_citation(did, on) for did in step.definitions)
+            citation = step.cites_by_date.get(on) or self._cite_definitions(step, on)
         if status is _NOT_DOCUMENTED:
             purpose = case.request.purpose
             decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
         else:
             decides = True
         return _new_result(CriterionResult, (  # type: ignore[arg-type]
-            criterion.id, criterion.title, status, finding.reason, citation, step.tier, criterion.role,  # type: ignore[union-attr]
+            criterion.id, criterion.title, status, finding[1], citation, step.tier, criterion.role,  # type: ignore[index]
             step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding.approvable, step.plugin, decides,  # type: ignore[union-attr]
+            criterion.documentation_needed if status in _FAILING else None, finding[2], step.plugin, decides,  # type: ignore[index]
         ))
 
-    def _call(self, step: _Step, case: Case, strict: bool) -> tuple[Finding, Status]:
+    def _cite_definitions(self, step: _Step, on: dt.date) -> str:
+        """The criterion's citation followed by the definitions it uses, cited by ``on``
+        (kept in the step per date)."""
+        if len(step.cites_by_date) >= _CHOICE_SLOTS:
+            step.cites_by_date.clear()
+        text = step.cites_by_date[on] = step.citation + "".join(self.definition_citation(did, on) for did in step.definitions)
+        return text
+
+    def _checked(self, step: _Step, finding: Any, strict: bool) -> tuple[Finding, Status]:
+        """The full contract check of an evaluator's result (the fast path in _run let it through)."""
         try:
-            finding = step.evaluator.func(case, step.params)
             return finding, _check_finding(finding)
-        except SystemExit as exc:  # a plugin must not end the host process: its own error
+        except Exception as exc:
+            return self._failed(step, exc, strict)
+
+    def _failed(self, step: _Step, exc: BaseException, strict: bool) -> tuple[Finding, Status]:
+        """An evaluator raised or broke the contract: an error result naming its plugin
+        (with ``strict``, an EvaluatorError); an interrupt is re-raised, named."""
+        if isinstance(exc, SystemExit):  # a plugin must not end the host process: its own error
             problem = f"evaluator for {step.criterion.id} called sys.exit({_plugins.describe(exc.code, 40)})"
             cause: BaseException | None = None
-        except KeyboardInterrupt as exc:  # the user's (or the plugin's) interrupt stops evaluation, named
-            exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {step.criterion.id}")
-            raise
-        except Exception as exc:
+        elif isinstance(exc, Exception):
             problem = f"evaluator for {step.criterion.id} failed: {type(exc).__name__}: {_plugins.describe(exc)}"
             cause = exc
+        else:  # the user's (or the plugin's) interrupt stops evaluation, named
+            exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {step.criterion.id}")
+            raise exc
         if strict:
             raise EvaluatorError(step.plugin, problem, "fix the evaluator; it must return a kb_core.Finding promptly") from cause
         return Finding(_ERROR, f"plugin '{step.plugin}': {problem}"), _ERROR

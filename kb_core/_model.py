@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -211,6 +211,12 @@ class Decision(str, enum.Enum):
         return self.value
 
 
+# A reason given lazily: a function of no arguments returning the text, called when the
+# reason is first read (most callers read only decisions). See CriterionResult.reason.
+LazyReason = Callable[[], str]
+_new_tuple = tuple.__new__  # Finding(...) and the classmethods below skip a Python-level __new__
+
+
 class Finding(NamedTuple):
     """What an evaluator returns: the status of its criterion and why.
 
@@ -218,37 +224,40 @@ class Finding(NamedTuple):
     :meth:`not_applicable`. ``approvable`` (with ``not_met``) is the quantity that would
     satisfy the criterion, which lets the request be modified instead of denied.
     ``facts`` may override the values the engine records for the criterion's facts.
+    ``reason`` is text, or a function of no arguments returning the text (e.g.
+    ``lambda: f"{hours:g} hours requested"``): it is then called only when the reason is
+    first read, so formatting is not paid for by callers that read only the decision.
     (A NamedTuple, not a dataclass: findings are made on the hot path.)
     """
 
     status: Status
-    reason: str
+    reason: str | LazyReason
     approvable: int | None = None
     facts: Mapping[str, Any] | None = None
 
     @classmethod
-    def met(cls, reason: str, **facts: Any) -> Finding:
-        return cls(_MET, reason, None, facts or None)
+    def met(cls, reason: str | LazyReason, **facts: Any) -> Finding:
+        return _new_tuple(cls, (_MET, reason, None, facts or None))
 
     @classmethod
-    def not_met(cls, reason: str, *, approvable: int | None = None, **facts: Any) -> Finding:
-        return cls(_NOT_MET, reason, approvable, facts or None)
+    def not_met(cls, reason: str | LazyReason, *, approvable: int | None = None, **facts: Any) -> Finding:
+        return _new_tuple(cls, (_NOT_MET, reason, approvable, facts or None))
 
     @classmethod
-    def not_documented(cls, reason: str, **facts: Any) -> Finding:
-        return cls(_NOT_DOCUMENTED, reason, None, facts or None)
+    def not_documented(cls, reason: str | LazyReason, **facts: Any) -> Finding:
+        return _new_tuple(cls, (_NOT_DOCUMENTED, reason, None, facts or None))
 
     @classmethod
-    def from_fact(cls, value: bool | None, *, met: str, not_met: str, not_documented: str) -> Finding:
+    def from_fact(cls, value: bool | None, *, met: str | LazyReason, not_met: str | LazyReason, not_documented: str | LazyReason) -> Finding:
         """The usual three-way judgment of one documented yes/no fact: True met, False not
         met, None (not documented) not documented."""
         if value is None:
-            return cls(_NOT_DOCUMENTED, not_documented)
-        return cls(_MET, met) if value else cls(_NOT_MET, not_met)
+            return _new_tuple(cls, (_NOT_DOCUMENTED, not_documented, None, None))
+        return _new_tuple(cls, (_MET, met, None, None)) if value else _new_tuple(cls, (_NOT_MET, not_met, None, None))
 
     @classmethod
-    def not_applicable(cls, reason: str, **facts: Any) -> Finding:
-        return cls(_NOT_APPLICABLE, reason, None, facts or None)
+    def not_applicable(cls, reason: str | LazyReason, **facts: Any) -> Finding:
+        return _new_tuple(cls, (_NOT_APPLICABLE, reason, None, facts or None))
 
 
 EvaluatorFunc = Callable[["Case", Mapping[str, Any]], Finding]
@@ -278,16 +287,11 @@ def evaluator(criterion_id: str) -> Callable[[EvaluatorFunc], Evaluator]:
     return wrap
 
 
-class CriterionResult(NamedTuple):
-    """One criterion judged for one case, with everything needed to audit it.
-
-    (A NamedTuple: immutable and cheap to build on the hot path.)
-    """
-
+class _ResultFields(NamedTuple):
     criterion: str
     title: str
     status: Status
-    reason: str
+    reason: str  # stored as given: text, or a LazyReason (CriterionResult.reason renders it)
     citation: str
     tier: str
     role: str
@@ -300,6 +304,84 @@ class CriterionResult(NamedTuple):
     # False for a not_documented result whose criterion's burden is note_only or presumed
     # for this request's purpose: shown, with what would make it pass, but not deciding.
     decides: bool = True
+
+
+_REASON = 3  # the position of ``reason`` in a result
+_tuple_item = tuple.__getitem__
+_tuple_iter = tuple.__iter__
+
+
+class CriterionResult(_ResultFields):
+    """One criterion judged for one case, with everything needed to audit it.
+
+    (A NamedTuple: immutable and cheap to build on the hot path.) A reason an evaluator gave
+    lazily (a function, see :class:`Finding`) is rendered when ``reason`` is first read and
+    kept; iterating, indexing, comparing, ``repr``, ``_asdict``, ``_replace``, copying and
+    pickling all see the rendered text, so a result reads the same however it was made.
+    """
+
+    # No __slots__: the instance dict, made only when a lazy reason is first rendered, keeps it.
+
+    @property
+    def reason(self) -> str:  # type: ignore[override]
+        raw = _tuple_item(self, _REASON)
+        if type(raw) is str:
+            return raw
+        cached = self.__dict__.get("_reason")
+        if cached is None:
+            cached = self.__dict__["_reason"] = _render_reason(raw, self.plugin)
+        return cached  # type: ignore[no-any-return]
+
+    def _rendered(self) -> tuple[Any, ...]:
+        items = list(_tuple_iter(self))
+        items[_REASON] = self.reason
+        return tuple(items)
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return iter(self._rendered())
+
+    def __getitem__(self, index: Any) -> Any:  # type: ignore[override]
+        return self._rendered()[index]
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._rendered()
+
+    def __eq__(self, other: object) -> bool:
+        return self._rendered() == (other._rendered() if isinstance(other, CriterionResult) else other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self._rendered())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self._rendered()))
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._rendered())
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # type: ignore[override]
+        return self._rendered()
+
+    def count(self, value: Any) -> int:  # type: ignore[override]
+        return self._rendered().count(value)
+
+    def index(self, value: Any, *args: Any) -> int:  # type: ignore[override]
+        return self._rendered().index(value, *args)
+
+
+def _render_reason(lazy: Any, plugin: str | None) -> str:
+    """A lazy reason's text. A function that fails or gives no text is reported in the
+    reason itself, naming the plugin: reading a result never raises."""
+    try:
+        text = lazy()
+    except Exception as exc:  # a plugin's bug, found when the reason is read
+        return f"plugin '{plugin}': the reason could not be rendered: {type(exc).__name__}: {str(exc)[:200]}"
+    if type(text) is not str or not text:
+        return f"plugin '{plugin}': the reason function returned {type(text).__name__} {text!r:.40}, not non-empty text"
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,8 @@ def _plain(value: Any) -> Any:
         return value
     if kind is float:  # JSON has no NaN or Infinity; the loader refuses them in inputs
         return _portable(value) if math.isfinite(value) else str(value)
+    if kind is dt.date:
+        return value.isoformat()
     # Traces repeat the prior treatments (a dozen fields each) under several criteria: a
     # dataclass's field names are looked up once per type, and plain items taken without a call.
     names = _field_names.get(kind, ())
@@ -106,19 +108,46 @@ def _plain(value: Any) -> Any:
     return repr(value)  # never reached for checked results; keeps the output JSON whatever comes in
 
 
+_STATUS_VALUE = {status: status.value for status in Status}  # an enum's .value is a slow property
+
+
 def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain) -> dict[str, Any]:
+    # Canonical JSON (its own plain_fact) does not hand the converted mapping out: there the
+    # parameters, one mapping per plan, are converted once (_plain_params_once).
     out: dict[str, Any] = {
-        "criterion": r.criterion, "title": r.title, "status": r.status.value, "reason": r.reason,
+        "criterion": r.criterion, "title": r.title, "status": _STATUS_VALUE[r.status], "reason": r.reason,
         "citation": r.citation, "tier": r.tier, "role": r.role, "verification": r.verification,
-        "parameters": _plain(r.parameters), "facts": {str(k): plain_fact(v) for k, v in r.facts.items()},
+        "parameters": _plain(r.parameters) if plain_fact is _plain else _plain_params_once(r.parameters), "facts": {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN_TYPES else plain_fact(v) for k, v in r.facts.items()
+        },
     }
-    for key in ("documentation_needed", "approvable", "plugin"):
-        value = getattr(r, key)
-        if value is not None:
-            out[key] = value
+    if r.documentation_needed is not None:
+        out["documentation_needed"] = r.documentation_needed
+    if r.approvable is not None:
+        out["approvable"] = r.approvable
+    if r.plugin is not None:
+        out["plugin"] = r.plugin
     if not r.decides:
         out["decides"] = False
     return out
+
+
+# A criterion's parameters are one mapping per knowledge-base plan, the same object in every
+# determination: for canonical JSON (where the converted value is not handed out) it is
+# converted once. The entry keeps the mapping itself, so its id is never reused meanwhile.
+_plain_params_cache: dict[int, tuple[Any, Any]] = {}
+_PARAMS_SLOTS = 4096
+
+
+def _plain_params_once(params: Any) -> Any:
+    entry = _plain_params_cache.get(id(params))
+    if entry is not None and entry[0] is params:
+        return entry[1]
+    if len(_plain_params_cache) >= _PARAMS_SLOTS:
+        _plain_params_cache.clear()
+    plain = _plain(params)
+    _plain_params_cache[id(params)] = (params, plain)
+    return plain
 
 
 def determination_dict(det: Determination) -> dict[str, Any]:

@@ -11,10 +11,9 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from kb_core.errors import LocatedError
 
@@ -33,18 +32,9 @@ class LocatedList(list[Any]):
     item_lines: list[int]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    pass
+def _compose_node(self: Any, parent: Any, index: Any) -> Any:
+    import yaml
 
-
-# Keep ISO dates as strings: the schemas check their format and the model parses them.
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _compose_node(self: _StrictLoader, parent: Any, index: Any) -> Any:
     event = self.peek_event()
     if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
         raise yaml.MarkedYAMLError(
@@ -54,7 +44,9 @@ def _compose_node(self: _StrictLoader, parent: Any, index: Any) -> Any:
     return yaml.SafeLoader.compose_node(self, parent, index)
 
 
-def _construct_mapping(self: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+def _construct_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+    import yaml
+
     if not isinstance(node, yaml.MappingNode):
         raise yaml.constructor.ConstructorError(
             None, None, f"expected a mapping, found {node.id}", node.start_mark
@@ -84,30 +76,51 @@ def _construct_mapping(self: _StrictLoader, node: yaml.MappingNode, deep: bool =
     return result
 
 
-def _construct_sequence(self: _StrictLoader, node: yaml.SequenceNode, deep: bool = False) -> Any:
+def _construct_sequence(self: Any, node: Any, deep: bool = False) -> Any:
     result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
-_StrictLoader.compose_node = _compose_node  # type: ignore[method-assign,assignment]
-_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+@cache
+def _loaders() -> tuple[Any, Any]:
+    """The strict line-tracking loader and its libyaml twin (None without libyaml), made on
+    first use: PyYAML takes ~14 ms to import, which a cached ``load()`` does not need."""
+    import yaml
 
+    class _StrictLoader(yaml.SafeLoader):
+        pass
 
-_CLoader = getattr(yaml, "CSafeLoader", None)
-if _CLoader is not None:
+    # Keep ISO dates as strings: the schemas check their format and the model parses them.
+    _StrictLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _StrictLoader.compose_node = _compose_node  # type: ignore[method-assign,assignment]
+    _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
-    class _FastStrictLoader(_CLoader):  # type: ignore[valid-type,misc]
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    if c_loader is None:  # pragma: no cover - PyYAML built without libyaml
+        return _StrictLoader, None
+
+    class _FastStrictLoader(c_loader):  # type: ignore[valid-type,misc]
         """libyaml's parser with the very constructors and resolvers of ``_StrictLoader``
         (so the same duplicate-key, key-type and date rules, and the same line numbers).
         libyaml composes aliases itself, so text that could hold one never comes here."""
 
     _FastStrictLoader.yaml_implicit_resolvers = _StrictLoader.yaml_implicit_resolvers
     _FastStrictLoader.yaml_constructors = _StrictLoader.yaml_constructors
-else:  # pragma: no cover - PyYAML built without libyaml
-    _FastStrictLoader = None  # type: ignore[assignment,misc]
+    return _StrictLoader, _FastStrictLoader
+
+
+def __getattr__(name: str) -> Any:  # _yaml._StrictLoader / _FastStrictLoader, as before
+    if name == "_StrictLoader":
+        return _loaders()[0]
+    if name == "_FastStrictLoader":
+        return _loaders()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _fast_parse(text: str) -> Any:
@@ -116,10 +129,13 @@ def _fast_parse(text: str) -> Any:
     strict composer refuses), a tab, ``?`` (libyaml reads both in places PyYAML refuses) or
     a byte-order mark past the start. Any failure returns ``_SLOW``, so the line-tracking
     reader reports it as it always did. tests/test_speed_equivalence.py keeps this honest."""
-    if _FastStrictLoader is None or "&" in text or "*" in text or "\t" in text or "?" in text or "\ufeff" in text:
+    fast_loader = _loaders()[1]
+    if fast_loader is None or "&" in text or "*" in text or "\t" in text or "?" in text or "\ufeff" in text:
         return _SLOW
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - a CSafeLoader subclass
+        return yaml.load(text, Loader=fast_loader)  # noqa: S506 - a CSafeLoader subclass
     except Exception:
         return _SLOW
 
@@ -132,8 +148,10 @@ def parse_text(text: str, path: str | Path, error: type[LocatedError]) -> Any:
     fast = _fast_parse(text)
     if fast is not _SLOW:
         return fast
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_loaders()[0])  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -199,9 +217,48 @@ def read_bounded(path: str | Path, error: type[LocatedError], max_bytes: int) ->
     return raw
 
 
+def _within(node: Any, depth: int, limits: Limits) -> bool:
+    """Whether ``node`` (at ``depth``) passes :func:`check_document`: the same rules in one
+    recursive pass without locations (recursion is bounded by ``max_depth``)."""
+    if depth > limits.max_depth:
+        return False
+    kind = type(node)
+    if kind is str:
+        return len(node) <= limits.max_text
+    if kind in _SCALARS:
+        return True
+    if isinstance(node, dict):
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    elif isinstance(node, float):
+        return math.isfinite(node)
+    elif isinstance(node, str):
+        return len(node) <= limits.max_text
+    else:
+        return True
+    if len(node) > limits.max_items:
+        return False
+    deeper = depth + 1
+    leaves_fit = deeper <= limits.max_depth
+    max_text = limits.max_text
+    for child in children:
+        kind = type(child)
+        if leaves_fit and (kind in _SCALARS or (kind is str and len(child) <= max_text)):
+            continue
+        if not _within(child, deeper, limits):
+            return False
+    return True
+
+
+_SCALARS = frozenset({int, bool, type(None)})
+
+
 def check_document(document: Any, path: str | Path, error: type[LocatedError], limits: Limits) -> None:
     """Refuse what a schema cannot: NaN and infinities (they pass minimum/maximum), and
     documents nested too deep or with too many items (checked iteratively: no recursion)."""
+    if _within(document, 0, limits):  # the usual answer, found without building locations
+        return
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         node, location = stack.pop()

@@ -475,6 +475,9 @@ def check_plugin(
             continue
         if determination_json(first) != determination_json(again):
             report.problems.append(f"{path}: two evaluations differ (evaluators must be deterministic)")
+        for result in first.criteria:  # a lazy reason that failed to render reads so (see Finding)
+            if result.reason.startswith(f"plugin '{result.plugin}': the reason "):
+                report.problems.append(f"{path}: {result.criterion}: {result.reason}")
         expected = case.expected or Expected()
         if expected.known_disagreement:
             report.known_disagreements += 1

@@ -31,9 +31,9 @@ def requested_visits(case: Case) -> Finding | int:
         return visits
     request = case.request
     if request.quantity is not None and request.unit == "weeks":
-        return Finding.not_documented(f"requested for {request.quantity} weeks without a weekly frequency, so the number of visits is not stated")
+        return Finding.not_documented(lambda: f"requested for {request.quantity} weeks without a weekly frequency, so the number of visits is not stated")
     if request.quantity is not None and request.unit == "hours":
-        return Finding.not_documented(f"requested as {request.quantity} hours without hours a day, so the number of visits is not stated")
+        return Finding.not_documented(lambda: f"requested as {request.quantity} hours without hours a day, so the number of visits is not stated")
     return Finding.not_documented("the number of visits requested is not stated")
 
 
@@ -72,7 +72,7 @@ def statutory_cap(case: Case, p: Mapping[str, Any], kind: str, *, postsurgical_g
         return Finding.not_applicable("postsurgical physical medicine under the postsurgical guideline is not counted toward the statutory cap")
     injury = case.dates.injury
     if injury is not None and injury < dt.date.fromisoformat(p["visit_cap_from_injury_date"]):
-        return Finding.not_applicable(f"injury before {p['visit_cap_from_injury_date']}: the cap does not apply")
+        return Finding.not_applicable(lambda: f"injury before {p['visit_cap_from_injury_date']}: the cap does not apply")
     requested = requested_visits(case)
     if isinstance(requested, Finding):
         return requested
@@ -82,10 +82,10 @@ def statutory_cap(case: Case, p: Mapping[str, Any], kind: str, *, postsurgical_g
     total = given + authorized + requested
     counted = f"{given}{'' if complete else ' or more'} prior {kind.replace('_', ' ')} visits + {authorized} certified + {requested} requested = {total}"
     if total > cap:
-        return Finding.not_met(f"{counted}, above the cap of {cap} per injury", approvable=max(cap - given - authorized, 0) or None)
+        return Finding.not_met(lambda: f"{counted}, above the cap of {cap} per injury", approvable=max(cap - given - authorized, 0) or None)
     if not complete:
-        return Finding.not_documented(f"{counted}: prior {kind.replace('_', ' ')} is documented without its exact number of visits, so the cap of {cap} cannot be confirmed")
-    return Finding.met(f"{counted}, within the cap of {cap} per injury")
+        return Finding.not_documented(lambda: f"{counted}: prior {kind.replace('_', ' ')} is documented without its exact number of visits, so the cap of {cap} cannot be confirmed")
+    return Finding.met(lambda: f"{counted}, within the cap of {cap} per injury")
 
 
 def statute_only_era(case: Case, p: Mapping[str, Any], kind: str) -> Finding:
@@ -102,7 +102,7 @@ def region_named(case: Case) -> Finding:
     regions = case.request.body_regions
     if not regions:
         return Finding.not_documented("the request does not name the body region to treat")
-    return Finding.met(f"requested for {', '.join(r.replace('_', ' ') for r in regions)}")
+    return Finding.met(lambda: f"requested for {', '.join(r.replace('_', ' ') for r in regions)}")
 
 
 def overlaps(regions: Iterable[str], requested: Iterable[str]) -> bool:
@@ -146,11 +146,11 @@ def falls_with_surgery(case: Case, *, not_postoperative: str, dependent: str, fa
     if post is None:
         return Finding.not_applicable(not_postoperative)
     if post.surgery_certified is False:
-        return Finding.not_met(f"the surgery {dependent} was not certified, so {falls} falls with it")
+        return Finding.not_met(lambda: f"the surgery {dependent} was not certified, so {falls} falls with it")
     if post.surgery_certified:
         return Finding.met("the surgery is certified")
     if post.surgery_date is not None:
-        return Finding.met(f"the surgery was performed on {post.surgery_date}")
+        return Finding.met(lambda: f"the surgery was performed on {post.surgery_date}")
     return Finding.not_documented("neither certification nor performance of the surgery is documented")
 
 
@@ -162,7 +162,7 @@ def continuation_improvement(case: Case, prior: list[Any], *, course: str, given
             return Finding.not_documented(f"a continuation, but the {course} already given is not documented", prior_treatments=prior)
         return Finding.not_applicable(f"first course of {course}", prior_treatments=prior)
     if any(t.functional_improvement for t in prior):
-        return Finding.met(f"{improvement} from {given} is documented", prior_treatments=prior)
+        return Finding.met(lambda: f"{improvement} from {given} is documented", prior_treatments=prior)
     if all(t.functional_improvement is False for t in prior):
-        return Finding.not_met(f"{given} produced no {improvement}", prior_treatments=prior)
-    return Finding.not_documented(f"no {improvement} from {given} is documented", prior_treatments=prior)
+        return Finding.not_met(lambda: f"{given} produced no {improvement}", prior_treatments=prior)
+    return Finding.not_documented(lambda: f"no {improvement} from {given} is documented", prior_treatments=prior)

@@ -77,7 +77,7 @@ def use_indication(case: Case, p: Mapping[str, Any]) -> Finding:
     # improvement the earlier treatments produced, and a remainder was opened when UR
     # certified its first part (§9792.24.1(c)(1), (d)).
     if _is_continuation(case):
-        return Finding.not_applicable(f"continuation ({_given(case)}): judged on functional improvement, not on the indication for a first trial")
+        return Finding.not_applicable(lambda: f"continuation ({_given(case)}): judged on functional improvement, not on the indication for a first trial")
     if _is_remainder(case):
         return Finding.not_applicable(
             f"remainder of an initial request: UR already certified {case.request.ur_authorized_quantity} treatments, so the trial is open; the rest is judged by its count"
@@ -112,7 +112,7 @@ def use_indication(case: Case, p: Mapping[str, Any]) -> Finding:
 @evaluator(f"{T}.initial_trial_quantity")
 def initial_trial_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     if _is_continuation(case):
-        return Finding.not_applicable(f"continuation ({_given(case)}): an extension is judged by functional improvement, not the initial trial")
+        return Finding.not_applicable(lambda: f"continuation ({_given(case)}): an extension is judged by functional improvement, not the initial trial")
     count, how = _treatments_requested(case)
     if count is None:
         stated = f"the quantity is stated in {case.request.unit} without what converts it to treatments" if case.request.quantity is not None else "no quantity is stated"
@@ -122,7 +122,7 @@ def initial_trial_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     total = count + authorized
     counted = how + (f" + {authorized} already certified by UR = {total}" if authorized else "")
     if total <= limit:
-        return Finding.met(f"initial course: {counted}, within the {limit} treatments to produce functional improvement{_uncounted(case)}")
+        return Finding.met(lambda: f"initial course: {counted}, within the {limit} treatments to produce functional improvement{_uncounted(case)}")
     return Finding.not_met(
         f"initial course: {counted}, above the {limit} treatments to produce functional improvement{_uncounted(case)}",
         approvable=(limit - authorized) if limit > authorized else None,
@@ -141,8 +141,8 @@ def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_documented("the number of treatments a week is not stated and does not follow from a count over a duration")
     limit = p["max_frequency_per_week"]
     if per_week > limit:
-        return Finding.not_met(f"{per_week:g} a week{how}, above the {limit} a week the guideline allows")
-    return Finding.met(f"{per_week:g} a week{how}, within the {limit} a week the guideline allows")
+        return Finding.not_met(lambda: f"{per_week:g} a week{how}, above the {limit} a week the guideline allows")
+    return Finding.met(lambda: f"{per_week:g} a week{how}, within the {limit} a week the guideline allows")
 
 
 @evaluator(f"{T}.duration")
@@ -155,17 +155,17 @@ def duration(case: Case, p: Mapping[str, Any]) -> Finding:
     how = "" if request.duration_weeks is not None or request.unit == "weeks" else f" ({request.visits} treatments at {per_week:g} a week)"
     limit = p["max_duration_weeks"]
     if weeks <= limit:
-        return Finding.met(f"{weeks:g} weeks{how}, within the optimum duration of {limit:g} weeks")
+        return Finding.met(lambda: f"{weeks:g} weeks{how}, within the optimum duration of {limit:g} weeks")
     if per_week is None and request.visits and weeks:
         per_week = request.visits / weeks
     fits = math.floor(per_week * limit) if per_week else 0
-    return Finding.not_met(f"{weeks:g} weeks{how}, longer than the optimum duration of {limit:g} weeks", approvable=fits or None)
+    return Finding.not_met(lambda: f"{weeks:g} weeks{how}, longer than the optimum duration of {limit:g} weeks", approvable=fits or None)
 
 
 @evaluator(f"{T}.extension_functional_improvement")
 def extension_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     if not _is_continuation(case):
-        return Finding.not_applicable(f"initial course: no earlier acupuncture treatments are counted, so no extension is asked{_uncounted(case)}")
+        return Finding.not_applicable(lambda: f"initial course: no earlier acupuncture treatments are counted, so no extension is asked{_uncounted(case)}")
     on = case.dates.decisive
     section = p["fi_section_from_2015"] if on >= dt.date.fromisoformat(p["fi_renumbered_on"]) else p["fi_section"]
     defined = f"functional improvement as defined in 8 CCR {section} (the numbering in force on {on})"
@@ -176,19 +176,19 @@ def extension_functional_improvement(case: Case, p: Mapping[str, Any]) -> Findin
     index, latest = max(enumerate(courses), key=lambda item: (item[1].end or item[1].start or dt.date.min, item[0]))
     course = f"the earlier course ({latest.count} treatments)" if latest.count else "the earlier course (count not stated)"
     if latest.functional_improvement is False or latest.improvement == "none":
-        return Finding.not_met(f"{course} produced no {defined}")
+        return Finding.not_met(lambda: f"{course} produced no {defined}")
     if latest.functional_improvement is True or latest.improvement == "objective":
         measured = f" (measured: {', '.join(m.replace('_', ' ') for m in latest.improvement_measures)})" if latest.improvement_measures else ""
-        return Finding.met(f"{course} produced {defined}{measured}")
+        return Finding.met(lambda: f"{course} produced {defined}{measured}")
     if latest.improvement == "reported":
         phase = case.findings.injury_phase
         if phase in p["reported_benefit_accepted_phases"]:
-            return Finding.met(f"{course} helped by the worker's or provider's account; in an {phase} injury reported benefit is accepted for a continuation")
+            return Finding.met(lambda: f"{course} helped by the worker's or provider's account; in an {phase} injury reported benefit is accepted for a continuation")
         return Finding.not_documented(
             f"{course} helped by the worker's or provider's account, but no objective measure shows {defined}"
             f" (the injury is {phase or 'not stated as acute'}; a continuation of chronic-pain treatment needs objective improvement)"
         )
-    return Finding.not_documented(f"{course} is documented without {defined}")
+    return Finding.not_documented(lambda: f"{course} is documented without {defined}")
 
 
 @evaluator(f"{T}.add_ons")

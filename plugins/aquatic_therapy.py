@@ -50,8 +50,8 @@ def visit_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
     total = given + authorized + requested
     counted = f"{given} given + {authorized} certified + {requested} requested = {total}"
     if total <= allowance:
-        return Finding.met(f"{counted}, within {row}")
-    return Finding.not_met(f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
+        return Finding.met(lambda: f"{counted}, within {row}")
+    return Finding.not_met(lambda: f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
 
 
 @evaluator(f"{T}.frequency")
@@ -60,8 +60,8 @@ def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
     if per_week is None:
         return Finding.not_applicable("frequency not stated; the visit count is judged instead")
     if per_week <= limit:
-        return Finding.met(f"{per_week:g} a week, within {limit}")
-    return Finding.not_met(f"{per_week:g} visits a week, more than {limit}")
+        return Finding.met(lambda: f"{per_week:g} a week, within {limit}")
+    return Finding.not_met(lambda: f"{per_week:g} visits a week, more than {limit}")
 
 
 @hookimpl

@@ -98,7 +98,7 @@ def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
     visits = requested_visits(case)
     if isinstance(visits, Finding):
         return visits
-    return Finding.met(f"{visits} visits requested{schedule_note(case)}")
+    return Finding.met(lambda: f"{visits} visits requested{schedule_note(case)}")
 
 
 @evaluator(f"{T}.concurrent_therapy")
@@ -128,7 +128,7 @@ def region_covered(case: Case, p: Mapping[str, Any]) -> Finding:
     addressed = set(p["regions_with_criteria"]) | set(refused)
     outside = [r for r in regions if r not in addressed]
     if not outside:
-        return Finding.met(f"{_names(regions)}: addressed by the encoded guideline")
+        return Finding.met(lambda: f"{_names(regions)}: addressed by the encoded guideline")
     if refused:
         return Finding.not_applicable(
             f"{_names(outside)} not addressed, but the request also names {_names(refused)}, which decides it as submitted"
@@ -145,16 +145,16 @@ def region_recommended(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_applicable("no region named (see region_documented)")
     refused = [r for r in regions if r in p["regions_not_recommended"]]
     if refused:
-        return Finding.not_met(f"manipulation is not recommended for the {_names(refused)}")
-    return Finding.met(f"{_names(regions)}: not among the regions where manipulation is not recommended")
+        return Finding.not_met(lambda: f"manipulation is not recommended for the {_names(refused)}")
+    return Finding.met(lambda: f"{_names(regions)}: not among the regions where manipulation is not recommended")
 
 
 @evaluator(f"{T}.region_no_recommendation")
 def region_no_recommendation(case: Case, p: Mapping[str, Any]) -> Finding:
     silent = [r for r in case.request.body_regions if r in p["regions_without_recommendation"]]
     if not silent:
-        return Finding.not_applicable(f"no region named whose MTUS chapter lacks a recommendation ({_names(p['regions_without_recommendation'])})")
-    return Finding.not_met(f"the MTUS makes no recommendation for manipulation of the {_names(silent)}, so the request has no guideline support")
+        return Finding.not_applicable(lambda: f"no region named whose MTUS chapter lacks a recommendation ({_names(p['regions_without_recommendation'])})")
+    return Finding.not_met(lambda: f"the MTUS makes no recommendation for manipulation of the {_names(silent)}, so the request has no guideline support")
 
 
 # ------------------------------------------------------------------ indication and purpose
@@ -194,11 +194,12 @@ def plan_of_care(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.not_maintenance")
 def not_maintenance(case: Case, p: Mapping[str, Any]) -> Finding:
-    if case.request.purpose == "maintenance":
+    purpose = case.request.purpose
+    if purpose == "maintenance":
         return Finding.not_met("requested as maintenance care, which is not medically necessary")
-    if case.request.purpose is None:
+    if purpose is None:
         return Finding.met("not requested as maintenance care")
-    return Finding.met(f"requested as {case.request.purpose.replace('_', '-')} care, not maintenance")
+    return Finding.met(lambda: f"requested as {purpose.replace('_', '-')} care, not maintenance")
 
 
 # ------------------------------------------------------------------ continuation and flare-ups
@@ -209,7 +210,7 @@ def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Fin
     courses = _courses(case, _regions_for(p, case.request.body_regions))
     stage = _stage(case, courses)
     if stage != "continuation":
-        return Finding.not_applicable(f"{stage.replace('_', '-')} request, not the continuation of a course")
+        return Finding.not_applicable(lambda: f"{stage.replace('_', '-')} request, not the continuation of a course")
     if not courses:
         return Finding.not_documented("continuation requested, but no earlier chiropractic course is documented")
     limit = p["time_to_effect_visits"]
@@ -218,7 +219,7 @@ def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Fin
     requested = _requested(case)
     total = given + (case.request.ur_authorized_quantity or 0) + (requested or 0)
     if known and requested is not None and total <= limit:
-        return Finding.not_applicable(f"{total} visits in all, still within the first {limit} in which an effect should appear")
+        return Finding.not_applicable(lambda: f"{total} visits in all, still within the first {limit} in which an effect should appear")
     acute = case.findings.injury_phase in p["reported_benefit_accepted_phases"]
     outcomes = [_improvement(t, acute) for t in courses]
     earlier = f"{given} earlier visits" if known else "earlier visits (number not documented)"
@@ -226,7 +227,7 @@ def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Fin
         return Finding.not_met(f"{earlier}: no objective functional improvement documented from them")
     if all(outcomes):
         kind = "improvement" if acute else "objective functional improvement"
-        return Finding.met(f"{earlier}: {kind} documented")
+        return Finding.met(lambda: f"{earlier}: {kind} documented")
     if any(t.improvement == "reported" for t in courses):
         return Finding.not_documented(f"{earlier}: improvement is only reported, not measured; continuing treatment of a non-acute injury needs objective functional improvement")
     return Finding.not_documented(f"{earlier}: objective functional improvement from them is not documented")
@@ -265,7 +266,7 @@ def flare_up(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_met("earlier chiropractic care produced no objective functional improvement, so re-evaluation does not support more")
     last = _last_visit(courses)
     if last is not None and _months_between(last, case.dates.decisive) < months:
-        return Finding.not_met(f"earlier chiropractic care for the region was given on {last}, less than {months} months before this flare-up request")
+        return Finding.not_met(lambda: f"earlier chiropractic care for the region was given on {last}, less than {months} months before this flare-up request")
     if last is not None:
         every += f" (last earlier visit {last})"
     else:
@@ -292,8 +293,8 @@ def flare_up_visits(case: Case, p: Mapping[str, Any]) -> Finding:
     counted = f"{requested} requested" + (f" + {authorized} certified" if authorized else "")
     interval = "per flare-up"
     if authorized + requested <= limit:
-        return Finding.met(f"{counted}: within {limit} visits {interval}")
-    return Finding.not_met(f"{counted}: more than {limit} visits {interval}", approvable=max(limit - authorized, 0))
+        return Finding.met(lambda: f"{counted}: within {limit} visits {interval}")
+    return Finding.not_met(lambda: f"{counted}: more than {limit} visits {interval}", approvable=max(limit - authorized, 0))
 
 
 # ------------------------------------------------------------------ courses by region
@@ -319,7 +320,7 @@ def _course(case: Case, regions: tuple[str, ...], trial: int, trial_weeks: int |
             too_long = weeks_check(case, requested, trial_weeks, f"the {trial}-visit trial ({where})") if trial_weeks else None
             if too_long is not None:
                 return too_long
-            return Finding.met(f"initial trial, {counted}{schedule_note(case)}: within {trial} visits{over} ({where})")
+            return Finding.met(lambda: f"initial trial, {counted}{schedule_note(case)}: within {trial} visits{over} ({where})")
         return Finding.not_met(
             f"initial trial, {counted} = {authorized + requested}: more than the {trial}-visit trial{over} ({where})",
             approvable=max(trial - authorized, 0),
@@ -333,15 +334,15 @@ def _course(case: Case, regions: tuple[str, ...], trial: int, trial_weeks: int |
     over = f" over {weeks} weeks" if weeks else ""
     if so_far > total:
         # Known visits alone already exceed the allowance: unknown counts cannot lower them.
-        return Finding.not_met(f"{counted}: more than {total} visits{over} ({where})", approvable=max(total - given - authorized, 0))
+        return Finding.not_met(lambda: f"{counted}: more than {total} visits{over} ({where})", approvable=max(total - given - authorized, 0))
     if not exact:
-        return Finding.not_documented(f"{counted}: the number of chiropractic visits already given for the {where} is not documented exactly, so the {total}-visit allowance cannot be confirmed")
+        return Finding.not_documented(lambda: f"{counted}: the number of chiropractic visits already given for the {where} is not documented exactly, so the {total}-visit allowance cannot be confirmed")
     too_long = weeks_check(case, requested, weeks, f"the {total}-visit course ({where})") if weeks else None
     if too_long is not None:
         return too_long
     if so_far <= trial:
-        return Finding.met(f"{counted}{schedule_note(case)}: still within the {trial}-visit trial ({where})")
-    return Finding.met(f"{counted}{schedule_note(case)}: within {total} visits{over} ({where})")
+        return Finding.met(lambda: f"{counted}{schedule_note(case)}: still within the {trial}-visit trial ({where})")
+    return Finding.met(lambda: f"{counted}{schedule_note(case)}: within {total} visits{over} ({where})")
 
 
 @evaluator(f"{T}.low_back_course")

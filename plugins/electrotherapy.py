@@ -29,7 +29,7 @@ def _home_trial(case: Case, p: Mapping[str, Any]) -> Finding | None:
     """Not applicable unless the request is a (non-post-operative) home trial kind."""
     kind = case.request.treatment
     if kind not in p["home_trial_kinds"]:
-        return Finding.not_applicable(f"{kind.replace('_', ' ')} is judged by other criteria")
+        return Finding.not_applicable(lambda: f"{kind.replace('_', ' ')} is judged by other criteria")
     if _post_operative(case):
         return Finding.not_applicable("post-operative use: judged by the surgery and the 30-day window")
     return None
@@ -52,8 +52,8 @@ def surgery_supported(case: Case, p: Mapping[str, Any]) -> Finding:
 def not_recommended_modality(case: Case, p: Mapping[str, Any]) -> Finding:
     kind = case.request.treatment
     if kind in p["not_recommended_kinds"]:
-        return Finding.not_met(f"{kind.replace('_', ' ')} is not recommended for chronic pain")
-    return Finding.not_applicable(f"{kind.replace('_', ' ')} is not among the stimulations the text does not recommend")
+        return Finding.not_met(lambda: f"{kind.replace('_', ' ')} is not recommended for chronic pain")
+    return Finding.not_applicable(lambda: f"{kind.replace('_', ' ')} is not among the stimulations the text does not recommend")
 
 
 @evaluator(f"{T}.home_based_trial")
@@ -79,9 +79,9 @@ def listed_condition(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_documented("no diagnosis is documented")
     for dx in case.diagnoses:
         if mentions(dx.description, terms) or (dx.category is not None and mentions(dx.category.replace("_", " "), terms)):
-            return Finding.met(f"'{dx.description}' is among the conditions the trial is for")
+            return Finding.met(lambda: f"'{dx.description}' is among the conditions the trial is for")
     named = "; ".join(dx.description for dx in case.diagnoses)
-    return Finding.not_met(f"none of the diagnoses ({named}) is among the conditions a {kind.replace('_', '-')} trial is for")
+    return Finding.not_met(lambda: f"none of the diagnoses ({named}) is among the conditions a {kind.replace('_', '-')} trial is for")
 
 
 def _months_between(start: dt.date, end: dt.date) -> int:
@@ -105,8 +105,8 @@ def chronic_pain_duration(case: Case, p: Mapping[str, Any]) -> Finding:
     on = case.dates.service or case.dates.decisive
     months = _months_between(injury, on)
     if months >= need:
-        return Finding.met(f"{months} months from injury ({injury}) to {on}: at least {need}")
-    return Finding.not_met(f"{months} months from injury ({injury}) to {on}: fewer than {need}")
+        return Finding.met(lambda: f"{months} months from injury ({injury}) to {on}: at least {need}")
+    return Finding.not_met(lambda: f"{months} months from injury ({injury}) to {on}: fewer than {need}")
 
 
 @evaluator(f"{T}.adjunct_to_functional_restoration")
@@ -183,13 +183,13 @@ def trial_before_purchase(case: Case, p: Mapping[str, Any]) -> Finding:
     if trial is None or trial.days is None:
         return Finding.not_documented(f"purchase requested without a documented home trial of {need} days")
     if trial.days < need:
-        return Finding.not_met(f"purchase after a {trial.days}-day trial; the trial lasts {need} days")
+        return Finding.not_met(lambda: f"purchase after a {trial.days}-day trial; the trial lasts {need} days")
     if trial.pain_relief is False and trial.functional_improvement is False:
-        return Finding.not_met(f"the {trial.days}-day trial gave neither pain relief nor functional improvement")
+        return Finding.not_met(lambda: f"the {trial.days}-day trial gave neither pain relief nor functional improvement")
     if trial.use_documented and (trial.pain_relief or trial.functional_improvement):
         gained = " and ".join(g for g, ok in (("pain relief", trial.pain_relief), ("functional improvement", trial.functional_improvement)) if ok)
-        return Finding.met(f"a {trial.days}-day home trial with documented use and {gained}")
-    return Finding.not_documented(f"a {trial.days}-day trial is stated, but not how often the unit was used and what it did for pain and function")
+        return Finding.met(lambda: f"a {trial.days}-day home trial with documented use and {gained}")
+    return Finding.not_documented(lambda: f"a {trial.days}-day trial is stated, but not how often the unit was used and what it did for pain and function")
 
 
 @evaluator(f"{T}.rental_length")
@@ -201,8 +201,8 @@ def rental_length(case: Case, p: Mapping[str, Any]) -> Finding:
     if device.rental_days is None:
         return Finding.not_documented("the length of the rental is not stated")
     if device.rental_days <= need:
-        return Finding.met(f"a {device.rental_days}-day rental, within the {need}-day trial")
-    return Finding.not_met(f"a {device.rental_days}-day rental, longer than the {need}-day trial")
+        return Finding.met(lambda: f"a {device.rental_days}-day rental, within the {need}-day trial")
+    return Finding.not_met(lambda: f"a {device.rental_days}-day rental, longer than the {need}-day trial")
 
 
 @evaluator(f"{T}.lead_count")
@@ -214,10 +214,10 @@ def lead_count(case: Case, p: Mapping[str, Any]) -> Finding:
     if device is None or device.leads is None:
         return Finding.not_documented("the number of leads is not stated")
     if device.leads <= standard:
-        return Finding.met(f"a {device.leads}-lead unit")
+        return Finding.met(lambda: f"a {device.leads}-lead unit")
     if device.four_lead_justified:
-        return Finding.met(f"a {device.leads}-lead unit, with the need for more than {standard} leads documented")
-    return Finding.not_met(f"a {device.leads}-lead unit without documentation of why more than {standard} leads are needed")
+        return Finding.met(lambda: f"a {device.leads}-lead unit, with the need for more than {standard} leads documented")
+    return Finding.not_met(lambda: f"a {device.leads}-lead unit without documentation of why more than {standard} leads are needed")
 
 
 @evaluator(f"{T}.supplies_follow_unit")
@@ -249,10 +249,10 @@ def postoperative_window(case: Case, p: Mapping[str, Any]) -> Finding:
     on = case.dates.service or case.dates.decisive
     days = (on - post.surgery_date).days
     if days > limit:
-        return Finding.not_met(f"{days} days after surgery ({post.surgery_date}); post-operative TENS is for the first {limit}")
+        return Finding.not_met(lambda: f"{days} days after surgery ({post.surgery_date}); post-operative TENS is for the first {limit}")
     if device is not None and device.rental_days is not None and max(days, 0) + device.rental_days > limit:
-        return Finding.not_met(f"a {device.rental_days}-day rental from day {max(days, 0)} runs past the first {limit} days after surgery")
-    return Finding.met(f"within the first {limit} days after surgery ({post.surgery_date})")
+        return Finding.not_met(lambda: f"a {device.rental_days}-day rental from day {max(days, 0)} runs past the first {limit} days after surgery")
+    return Finding.met(lambda: f"within the first {limit} days after surgery ({post.surgery_date})")
 
 
 @hookimpl

@@ -105,22 +105,22 @@ def initial_two_weeks(case: Case, p: Mapping[str, Any]) -> Finding:
     if weeks is None:
         return Finding.not_documented(f"the weeks the request spans are not stated, so the {limit}-week limit cannot be checked")
     if weeks <= limit:
-        return Finding.met(f"{weeks:g} weeks requested, within the first {limit} weeks")
+        return Finding.met(lambda: f"{weeks:g} weeks requested, within the first {limit} weeks")
     per_week = case.request.per_week
     fits = math.floor(per_week * limit) if per_week else None
-    return Finding.not_met(f"{weeks:g} weeks requested before any efficacy is shown; at most {limit}", approvable=fits or None)
+    return Finding.not_met(lambda: f"{weeks:g} weeks requested before any efficacy is shown; at most {limit}", approvable=fits or None)
 
 
 @evaluator(f"{T}.progress_check")
 def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
     if not _continuing(case, p):
-        return Finding.not_applicable(f"a first request; gains are checked when a program continues past {p['progress_check_weeks']} weeks")
+        return Finding.not_applicable(lambda: f"a first request; gains are checked when a program continues past {p['progress_check_weeks']} weeks")
     program = _program(case)
     if program.subjective_gains is False or program.objective_gains is False:
         return Finding.not_met("the program so far shows no subjective or no objective gains")
     if program.subjective_gains and program.objective_gains:
         return Finding.met("subjective and objective gains are documented in the program so far")
-    return Finding.not_documented(f"continuation past {p['progress_check_weeks']} weeks without documented subjective and objective gains")
+    return Finding.not_documented(lambda: f"continuation past {p['progress_check_weeks']} weeks without documented subjective and objective gains")
 
 
 def _full_days(case: Case, p: Mapping[str, Any]) -> float | None:
@@ -150,12 +150,12 @@ def total_sessions(case: Case, p: Mapping[str, Any]) -> Finding:
     total = given + authorized + requested
     counted = f"{given:g} given + {authorized:g} certified + {requested:g} requested = {total:g} full-day equivalents ({full} hours a day)"
     if total <= limit:
-        return Finding.met(f"{counted}, within {limit}", prior_treatments=courses)
+        return Finding.met(lambda: f"{counted}, within {limit}", prior_treatments=courses)
     if _program(case).extension_rationale:
-        return Finding.met(f"{counted}, above {limit} with a documented rationale", prior_treatments=courses)
+        return Finding.met(lambda: f"{counted}, above {limit} with a documented rationale", prior_treatments=courses)
     room = limit - given - authorized
     fits = math.floor(room / per_unit) if per_unit and room > 0 else None
-    return Finding.not_met(f"{counted}, above {limit}", approvable=fits or None, prior_treatments=courses)
+    return Finding.not_met(lambda: f"{counted}, above {limit}", approvable=fits or None, prior_treatments=courses)
 
 
 @evaluator(f"{T}.no_repeat")

@@ -42,8 +42,8 @@ def visit_limit(case: Case, p: Mapping[str, Any]) -> Finding:
     total = already + requested
     counted = f"{given} given + {authorized} certified + {requested} requested = {total}"
     if total <= limit:
-        return Finding.met(f"{counted}: within {limit} visits", prior_treatments=courses)
-    return Finding.not_met(f"{counted}: above {limit} visits", approvable=max(limit - already, 0) or None, prior_treatments=courses)
+        return Finding.met(lambda: f"{counted}: within {limit} visits", prior_treatments=courses)
+    return Finding.not_met(lambda: f"{counted}: above {limit} visits", approvable=max(limit - already, 0) or None, prior_treatments=courses)
 
 
 @evaluator(f"{T}.continuation_functional_improvement")
@@ -57,7 +57,7 @@ def not_maintenance(case: Case, p: Mapping[str, Any]) -> Finding:
     purpose = case.request.purpose
     if purpose == "maintenance":
         return Finding.not_met("requested as maintenance care; massage is passive and dependence is to be avoided")
-    return Finding.met(f"requested as {purpose.replace('_', ' ')} care" if purpose else "not requested as maintenance care")
+    return Finding.met(lambda: f"requested as {purpose.replace('_', ' ')} care" if purpose else "not requested as maintenance care")
 
 
 @hookimpl

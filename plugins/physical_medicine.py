@@ -78,7 +78,7 @@ def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
     visits = requested_visits(case)
     if isinstance(visits, Finding):
         return visits
-    return Finding.met(f"{visits} visits requested{schedule_note(case)}")
+    return Finding.met(lambda: f"{visits} visits requested{schedule_note(case)}")
 
 
 @evaluator(f"{T}.duplicate_request")
@@ -221,15 +221,15 @@ def diagnosis_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
     total = given + authorized + requested
     counted = f"{given}{'' if exact else ' or more'} given + {authorized} certified + {requested} requested = {total}"
     if case.findings.exceptional_factors_documented and total > allowance:
-        return Finding.met(f"{counted}, above {row}, with exceptional factors documented")
+        return Finding.met(lambda: f"{counted}, above {row}, with exceptional factors documented")
     if total > allowance:
-        return Finding.not_met(f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
+        return Finding.not_met(lambda: f"{counted}, above {row}", approvable=max(allowance - given - authorized, 0) or None)
     if not exact:
-        return Finding.not_documented(f"{counted}: prior therapy for the region is documented without its exact number of visits, so {row} cannot be confirmed")
+        return Finding.not_documented(lambda: f"{counted}: prior therapy for the region is documented without its exact number of visits, so {row} cannot be confirmed")
     too_long = weeks_check(case, requested, row_weeks, row)
     if too_long is not None:
         return too_long
-    return Finding.met(f"{counted}{schedule_note(case)}, within {row}")
+    return Finding.met(lambda: f"{counted}{schedule_note(case)}, within {row}")
 
 
 @evaluator(f"{T}.home_program_transition")
@@ -241,11 +241,11 @@ def home_program_transition(case: Case, p: Mapping[str, Any]) -> Finding:
     allowance, _, row = _allowance(case, p)
     done = given + (case.request.ur_authorized_quantity or 0)
     if not courses or done < allowance:
-        return Finding.not_applicable(f"{done} visits given or certified, short of {row}")
+        return Finding.not_applicable(lambda: f"{done} visits given or certified, short of {row}")
     home = {True: "; a home exercise program is documented", False: "; no home exercise program is documented", None: ""}[case.findings.home_exercise_program]
     if case.findings.exceptional_factors_documented:
-        return Finding.met(f"{done} visits already reach {row}, and the physician documents why the home program is not enough{home}")
-    return Finding.not_met(f"{done}{'' if exact else ' or more'} visits already reach {row}: therapy should fade to active self-directed home physical medicine{home}")
+        return Finding.met(lambda: f"{done} visits already reach {row}, and the physician documents why the home program is not enough{home}")
+    return Finding.not_met(lambda: f"{done}{'' if exact else ' or more'} visits already reach {row}: therapy should fade to active self-directed home physical medicine{home}")
 
 
 @evaluator(f"{T}.initial_trial")
@@ -260,7 +260,7 @@ def initial_trial(case: Case, p: Mapping[str, Any]) -> Finding:
     authorized = case.request.ur_authorized_quantity or 0
     trial = p["trial_visits"]
     if requested + authorized <= trial:
-        return Finding.met(f"{requested + authorized} visits for a first course, within the {trial}-visit trial")
+        return Finding.met(lambda: f"{requested + authorized} visits for a first course, within the {trial}-visit trial")
     return Finding.not_met(
         f"{requested + authorized} visits for a first course, more than the {trial}-visit trial before reassessment",
         approvable=max(trial - authorized, 0) or None,
@@ -274,8 +274,8 @@ def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
     if per_week is None:
         return Finding.not_applicable("frequency not stated; the visit count is judged instead")
     if per_week <= limit:
-        return Finding.met(f"{per_week:g} a week, within {limit}")
-    return Finding.not_met(f"{per_week:g} visits a week, more than {limit}")
+        return Finding.met(lambda: f"{per_week:g} a week, within {limit}")
+    return Finding.not_met(lambda: f"{per_week:g} visits a week, more than {limit}")
 
 
 @evaluator(f"{T}.postsurgical_course")
@@ -295,7 +295,7 @@ def postsurgical_course(case: Case, p: Mapping[str, Any]) -> Finding:
     name = surgery.replace("_", " ")
     if not prior:
         if requested + authorized <= initial:
-            return Finding.met(f"{requested + authorized} visits, within the initial course of {initial} (half of {general}) after {name}")
+            return Finding.met(lambda: f"{requested + authorized} visits, within the initial course of {initial} (half of {general}) after {name}")
         return Finding.not_met(
             f"{requested + authorized} visits, above the initial course of {initial} (half of {general}) after {name}",
             approvable=max(initial - authorized, 0) or None,
@@ -309,7 +309,7 @@ def postsurgical_course(case: Case, p: Mapping[str, Any]) -> Finding:
         return status(f"a subsequent course after {name} needs functional improvement from the initial course", prior_treatments=prior)
     total = given + authorized + requested
     if total <= general:
-        return Finding.met(f"{total} postsurgical visits in all, within the general course of {general} after {name}", prior_treatments=prior)
+        return Finding.met(lambda: f"{total} postsurgical visits in all, within the general course of {general} after {name}", prior_treatments=prior)
     return Finding.not_met(
         f"{total} postsurgical visits in all, above the general course of {general} after {name}",
         approvable=max(general - given - authorized, 0) or None, prior_treatments=prior,

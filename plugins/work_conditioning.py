@@ -25,7 +25,7 @@ def job_demand(case: Case, p: Mapping[str, Any]) -> Finding:
     floor = p["min_physical_demand_level"]
     order = p["physical_demand_levels_in_order"]
     if order.index(level) < order.index(floor):
-        return Finding.not_met(f"the job is {level} work, below the {floor} demand level the program is for")
+        return Finding.not_met(lambda: f"the job is {level} work, below the {floor} demand level the program is for")
     if case.findings.fce_valid_below_job_demands is False:
         return Finding.not_met("the FCE does not show valid, maximal-effort capacities below the job's demands")
     limited = case.findings.functional_limitations_preclude_job
@@ -40,20 +40,27 @@ def job_demand(case: Case, p: Mapping[str, Any]) -> Finding:
 def prior_pt_plateau(case: Case, p: Mapping[str, Any]) -> Finding:
     kinds = p["requires_prior_trial_of"]
     trials = case.prior(*kinds)
-    named = " or ".join(k.replace("_", " ") for k in kinds)
     if not trials:
-        return Finding.not_documented(f"no prior trial of {named} is documented", prior_treatments=trials)
+        return Finding.not_documented(lambda: f"no prior trial of {_or_names(kinds)} is documented", prior_treatments=trials)
     if case.findings.likely_to_benefit_from_more_pt is True:
-        return Finding.not_met(f"the record says the worker is still likely to benefit from more {named}", prior_treatments=trials)
+        return Finding.not_met(lambda: f"the record says the worker is still likely to benefit from more {_or_names(kinds)}", prior_treatments=trials)
     if any(t.functional_improvement is True and t.plateau is True for t in trials):
-        return Finding.met(f"a {named} trial improved function and then plateaued", prior_treatments=trials)
+        return Finding.met(lambda: f"a {_or_names(kinds)} trial improved function and then plateaued", prior_treatments=trials)
     if all(t.functional_improvement is False for t in trials):
-        return Finding.not_met(f"the {named} trial(s) produced no functional improvement", prior_treatments=trials)
+        return Finding.not_met(lambda: f"the {_or_names(kinds)} trial(s) produced no functional improvement", prior_treatments=trials)
     if any(t.plateau is False for t in trials) and not any(t.plateau is None for t in trials):
-        return Finding.not_met(f"the {named} trial(s) had not reached a plateau", prior_treatments=trials)
-    total = sum(t.count or 0 for t in trials)
-    visits = f" ({total} visits documented)" if total else ""
-    return Finding.not_documented(f"a {named} trial{visits} is documented, but not improvement followed by a plateau", prior_treatments=trials)
+        return Finding.not_met(lambda: f"the {_or_names(kinds)} trial(s) had not reached a plateau", prior_treatments=trials)
+
+    def reason() -> str:
+        total = sum(t.count or 0 for t in trials)
+        visits = f" ({total} visits documented)" if total else ""
+        return f"a {_or_names(kinds)} trial{visits} is documented, but not improvement followed by a plateau"
+
+    return Finding.not_documented(reason, prior_treatments=trials)
+
+
+def _or_names(kinds: tuple[str, ...]) -> str:
+    return " or ".join(k.replace("_", " ") for k in kinds)
 
 
 @evaluator(f"{T}.not_surgical_candidate")
@@ -72,12 +79,12 @@ def tolerance(case: Case, p: Mapping[str, Any]) -> Finding:
     hours, days = case.findings.tolerance_hours_per_day, case.findings.tolerance_days_per_week
     need_h, need_d = p["min_hours_per_day"], p["min_days_per_week"]
     if hours is not None and hours < need_h:
-        return Finding.not_met(f"tolerates {hours:g} hours a day; at least {need_h} are needed")
+        return Finding.not_met(lambda: f"tolerates {hours:g} hours a day; at least {need_h} are needed")
     if days is not None and days < need_d:
-        return Finding.not_met(f"tolerates {days:g} days a week; at least {need_d} are needed")
+        return Finding.not_met(lambda: f"tolerates {days:g} days a week; at least {need_d} are needed")
     if hours is None or days is None:
         return Finding.not_documented("the hours a day and days a week the worker can take part are not both documented")
-    return Finding.met(f"tolerates {hours:g} hours a day, {days:g} days a week")
+    return Finding.met(lambda: f"tolerates {hours:g} hours a day, {days:g} days a week")
 
 
 @evaluator(f"{T}.return_to_work_goal")
@@ -90,8 +97,8 @@ def return_to_work_goal(case: Case, p: Mapping[str, Any]) -> Finding:
     if goal is None:
         return Finding.not_documented("no specific job or on-the-job training goal is documented")
     if agreed is None:
-        return Finding.not_documented(f"{goal.replace('_', ' ')} goal documented, but not the employer's and employee's agreement")
-    return Finding.met(f"{goal.replace('_', ' ')} goal agreed by employer and employee")
+        return Finding.not_documented(lambda: f"{goal.replace('_', ' ')} goal documented, but not the employer's and employee's agreement")
+    return Finding.met(lambda: f"{goal.replace('_', ' ')} goal agreed by employer and employee")
 
 
 @evaluator(f"{T}.screening")
@@ -118,10 +125,9 @@ def time_since_injury(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_documented("the date of injury is not documented")
     on = case.dates.decisive
     limit = add_years(injury, p["max_years_since_injury"])
-    elapsed = f"{(on - injury).days} days from injury ({injury}) to {on}"
     if on > limit:
-        return Finding.not_met(f"{elapsed}: more than {p['max_years_since_injury']} years")
-    return Finding.met(f"{elapsed}: within {p['max_years_since_injury']} years")
+        return Finding.not_met(lambda: f"{(on - injury).days} days from injury ({injury}) to {on}: more than {p['max_years_since_injury']} years")
+    return Finding.met(lambda: f"{(on - injury).days} days from injury ({injury}) to {on}: within {p['max_years_since_injury']} years")
 
 
 def _weeks_run(case: Case, p: Mapping[str, Any]) -> float | None:
@@ -150,19 +156,23 @@ def program_length(case: Case, p: Mapping[str, Any]) -> Finding:
     # A continuation counts the weeks the program has already run.
     used = _weeks_run(case, p) or 0.0
     total = used + weeks
-    so_far = f" after {used:g} weeks already in the program" if used else ""
     per_week = request.frequency_per_week
     hours = _hours_requested(case)
     max_hours = p["max_program_hours"]
     if total > limit:
         fits = math.floor(per_week * (limit - used)) if per_week and used < limit else None
-        return Finding.not_met(f"{weeks:g} weeks requested{so_far}: more than {limit} consecutive weeks", approvable=fits or None)
+        return Finding.not_met(lambda: f"{weeks:g} weeks requested{_so_far(used)}: more than {limit} consecutive weeks", approvable=fits or None)
     if hours is not None and hours > max_hours:
         per_day = request.hours_per_day
         fits = (max_hours if request.unit == "hours" else math.floor(max_hours / per_day)) if per_day else None
-        return Finding.not_met(f"{hours:g} program hours requested: more than the {max_hours} hours of a {limit}-week program", approvable=fits or None)
-    in_hours = f", {hours:g} hours" if hours is not None else ""
-    return Finding.met(f"{weeks:g} weeks{in_hours} requested{so_far}: within {limit} consecutive weeks and {max_hours} hours")
+        return Finding.not_met(lambda: f"{hours:g} program hours requested: more than the {max_hours} hours of a {limit}-week program", approvable=fits or None)
+    return Finding.met(
+        lambda: f"{weeks:g} weeks{f', {hours:g} hours' if hours is not None else ''} requested{_so_far(used)}: within {limit} consecutive weeks and {max_hours} hours"
+    )
+
+
+def _so_far(used: float) -> str:
+    return f" after {used:g} weeks already in the program" if used else ""
 
 
 def _hours_requested(case: Case) -> float | None:
@@ -184,13 +194,15 @@ def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
         return Finding.not_applicable(f"initial request; the check applies when a program continues past {review} weeks")
     run = _weeks_run(case, p)
     if run is not None and run < review:
-        return Finding.not_applicable(f"the program has run {run:g} weeks; compliance and gains are due for review at {review} weeks")
-    so_far = f"the program has run {run:g} weeks" if run is not None else "how long the program has run is not documented"
+        return Finding.not_applicable(lambda: f"the program has run {run:g} weeks; compliance and gains are due for review at {review} weeks")
+    def so_far() -> str:
+        return f"the program has run {run:g} weeks" if run is not None else "how long the program has run is not documented"
+
     return Finding.from_fact(
         case.findings.compliance_and_gains_documented,
-        met=f"{so_far}: compliance and significant functional gains documented",
-        not_met=f"{so_far}, past the {review}-week review: compliance and significant gains are not shown",
-        not_documented=f"{so_far}, past the {review}-week review, without documented compliance and functional gains",
+        met=lambda: f"{so_far()}: compliance and significant functional gains documented",
+        not_met=lambda: f"{so_far()}, past the {review}-week review: compliance and significant gains are not shown",
+        not_documented=lambda: f"{so_far()}, past the {review}-week review, without documented compliance and functional gains",
     )
 
 
@@ -198,8 +210,7 @@ def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
 def no_repeat(case: Case, p: Mapping[str, Any]) -> Finding:
     completed = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "completed"]
     if completed:
-        names = ", ".join(sorted({t.treatment.replace("_", " ") for t in completed}))
-        return Finding.not_met(f"a similar program was already completed ({names})")
+        return Finding.not_met(lambda: f"a similar program was already completed ({', '.join(sorted({t.treatment.replace('_', ' ') for t in completed}))})")
     return Finding.met("no completed work conditioning, work hardening or functional restoration program is documented")
 
 
@@ -208,7 +219,7 @@ def visit_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     request = case.request
     if request.treatment not in p["visit_allowance_applies_to"]:
         return Finding.not_applicable(
-            f"{request.treatment.replace('_', ' ')} is limited by program length and hours, not by the ODG work conditioning visit count"
+            lambda: f"{request.treatment.replace('_', ' ')} is limited by program length and hours, not by the ODG work conditioning visit count"
         )
     if request.unit == "hours":
         return Finding.not_applicable("requested in hours; the visit allowance does not apply (program length does)")
@@ -219,18 +230,21 @@ def visit_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     already = given + (request.ur_authorized_quantity or 0)
     allowance = p["odg_max_visits"]
     total = already + visits
-    counted = f"{visits} requested" + (f" + {already} already given or certified" if already else "")
     weeks, odg_weeks = request.span_weeks, p["odg_weeks"]
     if total <= allowance and (weeks is None or weeks <= odg_weeks):
-        return Finding.met(f"{counted}: within {allowance} visits over {odg_weeks} weeks")
+        return Finding.met(lambda: f"{_counted(visits, already)}: within {allowance} visits over {odg_weeks} weeks")
     if total <= allowance:
         per_week = request.frequency_per_week
         fits = min(math.floor(per_week * odg_weeks), allowance - already) if per_week else None
-        return Finding.not_met(f"{counted} over {weeks:g} weeks, longer than the {odg_weeks} weeks of the allowance", approvable=fits or None)
+        return Finding.not_met(lambda: f"{_counted(visits, already)} over {weeks:g} weeks, longer than the {odg_weeks} weeks of the allowance", approvable=fits or None)
     return Finding.not_met(
-        f"{counted} = {total}, above {allowance} visits over {p['odg_weeks']} weeks",
+        lambda: f"{_counted(visits, already)} = {total}, above {allowance} visits over {p['odg_weeks']} weeks",
         approvable=max(allowance - already, 0),
     )
+
+
+def _counted(visits: int, already: int) -> str:
+    return f"{visits} requested" + (f" + {already} already given or certified" if already else "")
 
 
 @hookimpl

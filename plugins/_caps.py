@@ -89,11 +89,21 @@ def statutory_cap(case: Case, p: Mapping[str, Any], kind: str, *, postsurgical_g
 
 
 def statute_only_era(case: Case, p: Mapping[str, Any], kind: str) -> Finding:
-    """Scope of a guideline era whose clinical criteria are not encoded: only the statutory
-    cap is checked, and it decides only when it is exceeded (otherwise no determination)."""
+    """Scope of a guideline era whose clinical criteria are not encoded: no determination,
+    except that a request the statutory cap leaves no visit for is not certified. Otherwise
+    the cap is reported with the visits it still allows but never certifies part of a
+    request alone: a cap only limits what the clinical criteria support (as from
+    2017-12-01, where the licensed ACOEM text governs)."""
     cap = statutory_cap(case, p, kind)
+    if cap.status.value == "not_met" and not cap.approvable:
+        # Nothing is left under the cap: the statute alone denies the whole request.
+        return Finding.not_applicable("the statutory cap leaves no visit for this injury and decides the request")
     if cap.status.value == "not_met":
-        return Finding.not_applicable("the statutory cap is exceeded and decides the request")
+        allowed, why = cap.approvable, cap.reason
+        return Finding.not_met(lambda: (
+            "the clinical criteria of this guideline era are not encoded; the statutory visit cap is exceeded "
+            f"({why() if callable(why) else why}): a reviewer applying this era's guideline could certify at most {allowed}"
+        ))
     return Finding.not_met("the clinical criteria of this guideline era are not encoded; only the statutory visit cap is checked, and it is not exceeded")
 
 

@@ -169,7 +169,7 @@ PINNED: dict[str, dict[str, kb_core.Status]] = {
     "chiropractic/flare-up-under-four-months-after-earlier-care-not-certified.yaml": {"chiropractic.flare_up": NOT_MET},
     "chiropractic/low-back-while-physical-therapy-is-under-way-without-rationale-not-certified.yaml": {"chiropractic.concurrent_therapy": NOT_DOCUMENTED},
     "chiropractic/low-back-continuation-prior-visit-count-unknown-is-a-note-certified.yaml": {"chiropractic.low_back_course": NOT_DOCUMENTED, "chiropractic.visit_cap": NOT_DOCUMENTED},
-    "chiropractic/request-in-2008-above-the-statutory-cap-modified-to-two.yaml": {"chiropractic.visit_cap": NOT_MET},
+    "chiropractic/request-in-2008-above-the-statutory-cap-no-determination-cap-allows-two.yaml": {"chiropractic.statute_only_era": NOT_MET, "chiropractic.visit_cap": NOT_MET},
     "chiropractic/flare-up-not-found-on-examination-not-certified.yaml": {"chiropractic.flare_up": NOT_MET},
     "chiropractic/low-back-continuation-without-any-earlier-course-not-certified.yaml": {"chiropractic.continuation_functional_improvement": NOT_DOCUMENTED, "chiropractic.low_back_course": NOT_DOCUMENTED},
     "chiropractic/low-back-initial-seven-visits-modified-to-six.yaml": {"chiropractic.low_back_course": NOT_MET},
@@ -301,8 +301,10 @@ FULL_TRACE: dict[str, dict[str, kb_core.Status]] = {
         "continuation_functional_improvement": NA, "diagnosis_allowance": MET, "initial_trial": MET, "frequency": MET,
         "postsurgical_course": NA, "visit_cap": MET,
     },
-    # Above the cap in 2008: the era's scope criterion steps aside and the cap decides.
-    "chiropractic/request-in-2008-above-the-statutory-cap-modified-to-two.yaml": {"statute_only_era": NA, "visit_cap": kb_core.Status.NOT_MET},
+    # Above the cap in 2008 with visits left under it: no determination, the cap reported.
+    "chiropractic/request-in-2008-above-the-statutory-cap-no-determination-cap-allows-two.yaml": {"statute_only_era": NOT_MET, "visit_cap": NOT_MET},
+    # The cap used up in 2008: the era's scope criterion steps aside and the cap decides.
+    "chiropractic/request-in-2008-after-the-statutory-cap-is-used-up-not-certified.yaml": {"statute_only_era": NA, "visit_cap": NOT_MET},
     "chiropractic/low-back-initial-six-visits-certified.yaml": {
         "visits_stated": MET, "concurrent_therapy": NA, "duplicate_request": NA, "region_documented": MET, "region_covered": MET,
         "region_recommended": MET, "region_no_recommendation": NA, "musculoskeletal_indication": MET, "not_maintenance": MET,

@@ -285,6 +285,9 @@ class Case:
     # Answers of prior() by kinds asked: evaluators ask the same few questions of a case
     # many times. Not part of the case's value (no init, repr or comparison).
     _prior_memo: dict[tuple[str, ...], tuple[PriorTreatment, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # True only for a case parse_case built: one made or changed in Python (Case(...),
+    # dataclasses.replace) is checked again before it is evaluated (see checked_case).
+    _checked: bool = field(default=False, init=False, repr=False, compare=False)
 
     def prior(self, *treatments: str) -> tuple[PriorTreatment, ...]:
         """Prior treatments of the given kinds, in the order documented."""
@@ -317,6 +320,71 @@ def parse_case(data: Any, path: str | Path | None = None) -> Case:
         CaseError: naming the file, line, key and fix for any invalid or unknown key.
     """
     return _parse_case(data, path, limits_checked=False)
+
+
+def case_document(case: Case) -> dict[str, Any]:
+    """The case as the mapping a case file holds (dates as ISO text, absent facts left out):
+    ``parse_case(case_document(c))`` gives a case equal to ``c``."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Date):
+            return value.isoformat()
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if hasattr(value, "__dataclass_fields__"):
+            return {
+                name: plain(v) for name, f in value.__dataclass_fields__.items()
+                if f.init and not name.startswith("_") and (v := getattr(value, name)) is not None and not _is_default(f, v)
+            }
+        return value
+
+    document = plain(case)
+    document.pop("path", None)
+    expected = document.get("expected")
+    if expected is not None and "criterion_status" in expected:
+        expected["criterion_status"] = dict(expected["criterion_status"])
+    return document
+
+
+def _is_default(f: Any, value: Any) -> bool:
+    """Whether a field holds its default (left out of the document, as a file leaves it out)."""
+    from dataclasses import MISSING
+
+    if f.default is not MISSING:
+        return bool(value == f.default)
+    if f.default_factory is not MISSING:
+        default = f.default_factory()
+        return bool(value == default) and not hasattr(default, "__dataclass_fields__")
+    return False
+
+
+def checked_case(case: Case) -> Case:
+    """``case`` if parse_case built it; otherwise the same case checked as a case file is
+    (types, NaN and infinities, limits, dates), so a case made or changed in Python
+    cannot pass a value a file could not.
+
+    Raises:
+        CaseError: naming the case and the key, as for a file.
+    """
+    if case._checked:
+        return case
+    if not isinstance(case, Case):
+        raise CaseError(f"expected a Case, got {type(case).__name__}", path="<case>", fix="build the case with kb_core.parse_case")
+    try:
+        document = case_document(case)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise CaseError(f"the case cannot be read as a case document: {exc}", path=f"<case {case.case_id or ''}>".replace(" >", ">"),
+                        fix="build the case with kb_core.parse_case") from exc
+    try:
+        checked = _parse_case(document, None, limits_checked=False)
+    except CaseError as exc:
+        # The value is in the Case object, not in any file it may have come from.
+        origin = f" (built in Python{' from ' + case.path if case.path else ''})"
+        raise CaseError(exc.problem, path=f"<case {case.case_id or ''}>".replace(" >", ">") + origin, where=exc.where, fix=exc.fix) from None
+    object.__setattr__(checked, "path", case.path)
+    return checked
 
 
 def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Case:
@@ -393,7 +461,7 @@ def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Cas
             )
         )
     expected = data.get("expected")
-    return Case(
+    case = Case(
         case_id=data.get("case_id"),
         description=data.get("description"),
         source=data.get("source"),
@@ -426,6 +494,8 @@ def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Cas
         ),
         path=str(path) if path is not None else None,
     )
+    object.__setattr__(case, "_checked", True)
+    return case
 
 
 def _findings(data: Mapping[str, Any]) -> Findings:

@@ -25,7 +25,7 @@ from typing import Any
 import pluggy
 
 from kb_core import _cache, _plugins
-from kb_core._case import Case, load_case, parse_case
+from kb_core._case import Case, checked_case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
 from kb_core._schemas import case_list_paths
 from kb_core._yaml import data_files
@@ -466,6 +466,8 @@ class KnowledgeBase:
                 case = load_case(case)
             elif not isinstance(case, Case):
                 case = parse_case(case)
+        if not case._checked:  # type: ignore[union-attr]  # made or changed in Python: check it as a file
+            case = checked_case(case)  # type: ignore[arg-type]
         self.check_case(case)  # type: ignore[arg-type]
         dates = case.dates  # type: ignore[union-attr]
         kind = case.request.treatment  # type: ignore[union-attr]

@@ -13,10 +13,10 @@ from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 from kb_plugins._caps import continuation_improvement, visits_so_far
-from kb_plugins.physical_medicine import _allowance
+from kb_plugins.physical_medicine import THERAPY, _allowance
 
 T = "aquatic_therapy"
-COUNTED = ("aquatic_therapy", "physical_therapy")  # aquatic therapy replaces land-based therapy
+COUNTED = THERAPY  # aquatic therapy replaces land-based therapy: one allowance for all of it
 
 
 @evaluator(f"{T}.reduced_weight_bearing")

@@ -30,7 +30,10 @@ from kb_plugins._caps import (
 from kb_plugins._text import first_category, mentions
 
 T = "physical_medicine"
-THERAPY = ("physical_therapy", "occupational_therapy")
+# Earlier visits that count toward the physical medicine allowance: aquatic therapy is
+# exercise therapy in water whose visits follow the physical medicine counts (CPMTG p.22;
+# K, see aquatic_therapy.yaml), so its visits count here and PT/OT visits count there.
+THERAPY = ("physical_therapy", "occupational_therapy", "aquatic_therapy")
 
 
 def _listed_surgery(case: Case, p: Mapping[str, Any]) -> str | None:

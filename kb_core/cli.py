@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -272,6 +272,26 @@ def _check_together(kb: KnowledgeBase, paths: list[Path]) -> None:
     _treatments_by_kind(gs, {name for name, record in kb.plugins.items() if record.first_party})
 
 
+def _coverage_of(kb: KnowledgeBase, treatment: str, version_id: str) -> dict[str, Any]:
+    """Whether a version's clinical criteria are encoded, and which criteria run on its
+    dates anyway (the statutory cap in every era, retained MTUS text after 2017-12-01)."""
+    gs = kb.guidelines
+    applied = [c for c in gs.treatments[treatment].criteria if version_id in gs.criteria[c].applies_to]
+    statute = {c for c in applied if gs.sources[gs.criteria[c].citation.source].tier == "statute"}
+    scope_only = {c for c in applied if gs.criteria[c].role == "scope" and c in statute}
+    clinical = [c for c in applied if c not in statute]
+    encoded = bool(clinical) and not kb.licensed(version_id)
+    return {"encoded": encoded, "still_applied": [] if encoded else [c for c in applied if c not in scope_only]}
+
+
+def _coverage_words(kb: KnowledgeBase, version: Mapping[str, Any]) -> str:
+    if version["encoded"]:
+        return "encoded"
+    words = "not encoded: criteria_unavailable" if kb.licensed(version["id"]) else "not encoded: no_criteria"
+    still = version.get("still_applied") or []
+    return words + (f"; still applied: {', '.join(c.split('.', 1)[1] for c in still)}" if still else "")
+
+
 class _Bytes:
     def __init__(self, name: str, content: bytes) -> None:
         self.name, self._content = Path(name).name, content
@@ -399,7 +419,7 @@ def plugin_rows(kb: KnowledgeBase, conformance: bool) -> list[dict[str, Any]]:
                     "versions": [
                         {"id": vid, "label": gs.versions[vid].label,
                          "from": str(gs.versions[vid].effective_from or ""), "until": str(gs.versions[vid].effective_until or ""),
-                         "encoded": any(vid in gs.criteria[c].applies_to for c in gs.treatments[tid].criteria)}
+                         **_coverage_of(kb, tid, vid)}
                         for vid in gs.treatments[tid].governed_by
                     ],
                 }
@@ -451,8 +471,7 @@ def plugins(obj: _Context, fmt: str, conformance: bool) -> None:
             click.echo(f"  {t['id']} [{t['tier'].upper()}] judges {', '.join(t['requested_as'])}: {t['criteria']} criteria")
             for v in t["versions"]:
                 span = f"{v['from'] or '...'} to {v['until'] or 'today'}"
-                unencoded = "not encoded: criteria_unavailable" if obj.kb.licensed(v["id"]) else "not encoded: no_criteria"
-                click.echo(f"    {v['id']:<14} {span:<26} {'encoded' if v['encoded'] else unencoded}")
+                click.echo(f"    {v['id']:<14} {span:<26} {_coverage_words(obj.kb, v)}")
         if "conformance" in row:
             click.echo(f"  conformance: {row['conformance']['summary']}")
             for problem in row["conformance"]["problems"]:

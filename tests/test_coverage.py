@@ -309,3 +309,19 @@ def test_reviewer_criteria_of_real_decisions_name_known_criteria() -> None:
         assert expected is not None
         for cid in expected.reviewer_criteria or ():
             assert cid in KB.guidelines.criteria, (path.name, cid)
+
+
+def test_mtus_plugins_says_what_still_runs_where_the_clinical_text_is_not_encoded() -> None:
+    """The statute-only eras and the licensed ACOEM era are not 'encoded': only the cap
+    (and, after 2017-12-01, the retained postsurgical text) still runs there."""
+    import json
+
+    from click.testing import CliRunner
+
+    out = CliRunner().invoke(main, ["plugins", "--no-conformance"]).stdout
+    assert "acoem2-2004    2004-01-01 to 2007-06-14   not encoded: no_criteria; still applied: visit_cap" in out
+    assert "not encoded: criteria_unavailable; still applied: surgery_supported, postsurgical_course, visit_cap" in out
+    rows = json.loads(CliRunner().invoke(main, ["plugins", "--no-conformance", "--format", "json"]).stdout)["plugins"]
+    versions = {v["id"]: v for row in rows if row["name"] == "physical_medicine" for t in row["treatments"] for v in t["versions"]}
+    assert versions["cpmtg-2016"]["encoded"] is True and versions["cpmtg-2016"]["still_applied"] == []
+    assert versions["acoem2-2004"] == {**versions["acoem2-2004"], "encoded": False, "still_applied": ["physical_medicine.visit_cap"]}

@@ -259,6 +259,12 @@ def measure(short: bool) -> tuple[list[tuple[str, float, float, str]], dict[str,
         rows.append(("kb.evaluate_many, per case", us, us / reference, "µs"))
     else:
         rows.append(("kb.evaluate_many, per case", math.nan, math.nan, "µs"))
+    if hasattr(kb, "decide_many"):  # the batch path: decisions and deciding criteria, no trace
+        batch = evaluated * max(1, 2000 // len(evaluated))
+        us = per_call_us(lambda: kb.decide_many(batch), 0.0, repeat, collect=True) / len(batch)
+        rows.append(("kb.decide_many, per case (no trace)", us, us / reference, "µs"))
+    else:
+        rows.append(("kb.decide_many, per case (no trace)", math.nan, math.nan, "µs"))
 
     runs = 3 if short else 9
     bare = wall_ms([sys.executable, "-c", "pass"], runs)
@@ -278,6 +284,7 @@ KEYS = {
     "canonical JSON of a determination": "canonical_json",
     "reading a YAML case file (load_case)": "read_case_file",
     "kb.evaluate_many, per case": "evaluate_many",
+    "kb.decide_many, per case (no trace)": "decide_many",
     "cold import kb_core; kb_core.load()": "cold_load",
     "mtus evaluate (seed example)": "cli_evaluate",
 }

@@ -11,7 +11,7 @@ Typical use::
 ``help()`` shows the calls above (``__all__``). Also importable from ``kb_core``:
 
 - value types: ``Case``, ``Determination``, ``CriterionResult``, ``Receipt``, ``Decision``,
-  ``Status``, ``Criterion``;
+  ``Status``, ``Criterion``, ``DecisionRecord`` (what ``kb.decide_many`` returns per case);
 - for plugin authors: ``Finding``, ``Evaluator``, ``evaluator``, ``hookimpl``
   (the contract is :mod:`kb_core.hookspecs`; the conformance kit :mod:`kb_core.testing`);
 - errors (all ``KBError``): ``LocatedError``, ``CaseError``, ``GuidelineError``,
@@ -26,6 +26,7 @@ from kb_core._model import (
     Criterion,
     CriterionResult,
     Decision,
+    DecisionRecord,
     Determination,
     Evaluator,
     Finding,

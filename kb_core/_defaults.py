@@ -29,6 +29,46 @@ def _names(results: Iterable[CriterionResult]) -> str:
     return ", ".join(f"{r.criterion} ({r.status.value.replace('_', ' ')})" for r in results)
 
 
+def default_decision(results: Iterable[Any], requested: int | None) -> tuple[Decision, int | None, tuple[list[Any], list[Any], list[Any], list[Any]]]:
+    """The default rule's decision and approved quantity, and the results its summary names:
+    (outside the scope, blocking, errors, over on quantity). ``results`` need only
+    ``decides``, ``status``, ``role`` and ``approvable``: :meth:`KnowledgeBase.decide_many`
+    applies this same rule to its lean rows, so the two cannot disagree."""
+    outside: list[Any] = []
+    blocking: list[Any] = []
+    errors: list[Any] = []
+    over: list[Any] = []
+    for r in results:
+        if not r.decides:  # a not_documented result whose burden is note_only/presumed never decides
+            continue
+        status = r.status
+        if status is _ERROR:
+            errors.append(r)
+        elif status in _FAILING:
+            role = r.role
+            if role == "scope" and status is _NOT_MET:
+                outside.append(r)
+            if role in _BLOCKING_ROLES:
+                blocking.append(r)
+            elif role == "quantity":
+                over.append(r)
+    groups = (outside, blocking, errors, over)
+    if outside:
+        return Decision.NO_CRITERIA, None, groups
+    if blocking:
+        return Decision.NON_CERTIFIED, 0, groups
+    if errors:
+        return Decision.ERROR, None, groups
+    if not over:
+        return Decision.CERTIFIED, requested, groups
+    approvable = [r.approvable for r in over]
+    if all(a is not None and a > 0 for a in approvable) and requested is not None:
+        approved = min(a for a in approvable if a is not None)
+        if approved < requested:
+            return Decision.MODIFIED, approved, groups
+    return Decision.NON_CERTIFIED, 0, groups
+
+
 @hookimpl(trylast=True)
 def mtus_combine(
     treatment: str, results: Sequence[CriterionResult], case: Case
@@ -43,32 +83,20 @@ def mtus_combine(
     blocks certification just as one that is not met.
     """
     requested = case.request.implied_quantity
-    # A not_documented result whose burden is note_only/presumed is shown but never decides.
-    results = [r for r in results if r.decides]
-    outside = [r for r in results if r.role == "scope" and r.status is _NOT_MET]
+    decision, approved, (outside, blocking, errors, over) = default_decision(results, requested)
     if outside:
-        return Decision.NO_CRITERIA, None, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."
-    blocking = [r for r in results if r.role in _BLOCKING_ROLES and r.status in _FAILING]
-    errors = [r for r in results if r.status is _ERROR]
-    over = [r for r in results if r.role == "quantity" and r.status in _FAILING]
+        return decision, approved, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."
     # A summary names every criterion that decides (Determination.deciding_criteria), quantity ones too.
     also_over = f" Also on quantity: {_names(over)}." if over else ""
     if blocking:
         summary = f"Not certified: {_names(blocking)}.{also_over}"
         if errors:
             summary += f" Not evaluated because a plugin failed: {_names(errors)}."
-        return Decision.NON_CERTIFIED, 0, summary
+        return decision, approved, summary
     if errors:
-        return Decision.ERROR, None, f"No decision: a plugin failed on {_names(errors)}.{also_over}"
+        return decision, approved, f"No decision: a plugin failed on {_names(errors)}.{also_over}"
     if not over:
-        return Decision.CERTIFIED, requested, "Certified: every applicable criterion is met."
-    approvable = [r.approvable for r in over]
-    if all(a is not None and a > 0 for a in approvable) and requested is not None:
-        approved = min(a for a in approvable if a is not None)
-        if approved < requested:
-            return (
-                Decision.MODIFIED,
-                approved,
-                f"Modified: {approved} of {requested} certified; the rest exceeds {_names(over)}.",
-            )
-    return Decision.NON_CERTIFIED, 0, f"Not certified: {_names(over)}."
+        return decision, approved, "Certified: every applicable criterion is met."
+    if decision is Decision.MODIFIED:
+        return decision, approved, f"Modified: {approved} of {requested} certified; the rest exceeds {_names(over)}."
+    return decision, approved, f"Not certified: {_names(over)}."

@@ -34,13 +34,16 @@ from kb_core._model import (
     Criterion,
     CriterionResult,
     Decision,
+    DecisionRecord,
     Determination,
     Evaluator,
     Finding,
     Receipt,
     SourceVersion,
     Status,
+    _LeanRow,
 )
+from kb_core._defaults import default_decision, mtus_combine
 from kb_core.errors import CaseError, EvaluatorError, GuidelineError, KBError, LocatedError, PluginError
 
 GUIDELINES_ENV = "MTUS_GUIDELINES"  # a directory of guideline files that replace/extend the installed ones
@@ -245,6 +248,7 @@ def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
 _NOT_ADDRESSED = "not_addressed"
 _UNAVAILABLE = "criteria_unavailable"
 _new_result = tuple.__new__  # CriterionResult(...) adds a Python-level __new__ call per result
+_new_row = tuple.__new__  # likewise for decide_many's rows and records
 _CHOICE_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
 
 
@@ -300,6 +304,11 @@ class KnowledgeBase:
             for tid, olds in sorted(guidelines.supersedes.items()) for old in olds
         )
         self._combiners = self._combine_chains(manager)
+        # Treatment -> whether kb_core's default rule alone decides it (decide_many's lean path)
+        self._default_combine = {
+            tid: len(chain) == 1 and chain[0][0] == _plugins.CORE_PLUGIN and chain[0][1].function is mtus_combine
+            for tid, chain in self._combiners.items()
+        }
         self.digest = self._digest()
 
     def _combine_chains(self, manager: pluggy.PluginManager) -> dict[str, tuple[tuple[str, Any], ...]]:
@@ -462,30 +471,10 @@ class KnowledgeBase:
             CaseError: the case is malformed or names a treatment the knowledge base lacks.
         """
         if type(case) is not Case:
-            if isinstance(case, (str, Path)):
-                case = load_case(case)
-            elif not isinstance(case, Case):
-                case = parse_case(case)
+            case = _as_case(case)
         if not case._checked:  # type: ignore[union-attr]  # made or changed in Python: check it as a file
             case = checked_case(case)  # type: ignore[arg-type]
-        self.check_case(case)  # type: ignore[arg-type]
-        dates = case.dates  # type: ignore[union-attr]
-        kind = case.request.treatment  # type: ignore[union-attr]
-        # The key holds everything the version choice reads (_Era.version_date): the request
-        # date, else the UR date, and the date of service when it is on or after the switch.
-        service = dates.service
-        service_from = self._era.service_from
-        key = (
-            kind, dates.request, None if dates.request else dates.ur_decision,
-            service if service is not None and service_from is not None and service >= service_from else None,
-        )
-        choice = self._choices.get(key)
-        if choice is None:
-            choice = self._choose(kind, case)  # type: ignore[arg-type]
-            if len(self._choices) >= _CHOICE_SLOTS:
-                self._choices.clear()
-            self._choices[key] = choice
-        treatment, version, plan, receipt, on, licensed, early = choice
+        treatment, version, plan, receipt, on, licensed, early, _ = self._chosen(case)  # type: ignore[arg-type]
         if early is not None:
             if early is _NOT_ADDRESSED:
                 return self._not_addressed(case, receipt)  # type: ignore[arg-type]
@@ -505,11 +494,7 @@ class KnowledgeBase:
         return Determination(
             case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
             requested_quantity=case.request.implied_quantity, approved_quantity=approved, criteria=results,
-            receipt=receipt,
-            deciding_criteria=tuple(
-                r.criterion for r in results
-                if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
-            ),
+            receipt=receipt, deciding_criteria=_deciding(decision, results),
         )
 
     def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
@@ -533,31 +518,129 @@ class KnowledgeBase:
             if collecting:
                 gc.enable()
 
+    def decide_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[DecisionRecord]:
+        """Decide many requests without their trace, for batch jobs: per case a
+        :class:`DecisionRecord` of the decision, approved quantity and deciding criteria
+        (in order), each equal to the field of ``kb.evaluate(case)`` of the same name.
+
+        The same evaluators run under the same version choice, burdens and combine rule,
+        but no criterion result, reason, citation, fact mapping or receipt is built. A case
+        off the common path (the treatment's plugin has its own combine hook, an evaluator
+        fails or returns something unusual, the time budget runs out, a licensed text
+        governs, or the request ends early: not addressed, no criteria) is decided by
+        :meth:`evaluate` itself. The cyclic garbage collector is paused as in
+        :meth:`evaluate_many`.
+
+        Raises:
+            CaseError: as :meth:`evaluate`, for the first malformed case.
+        """
+        decide = self.decide
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [decide(case, strict=strict) for case in cases]
+        finally:
+            if collecting:
+                gc.enable()
+
+    def decide(self, case: Case | Mapping[str, Any] | str | Path, *, strict: bool = False) -> DecisionRecord:
+        """One case of :meth:`decide_many`: ``kb.evaluate(case)``'s decision, quantities and
+        deciding criteria, without the trace."""
+        if type(case) is not Case:
+            case = _as_case(case)
+        if not case._checked:  # type: ignore[union-attr]  # as in evaluate
+            case = checked_case(case)  # type: ignore[arg-type]
+        choice = self._chosen(case)  # type: ignore[arg-type]
+        lean = choice[7]
+        if lean is None:  # an early end, a licensed text or a plugin's own combine hook
+            return _record(self.evaluate(case, strict=strict))
+        request = case.request  # type: ignore[union-attr]
+        regions = request.body_regions
+        purpose = request.purpose
+        priors = case.prior_treatments  # type: ignore[union-attr]
+        limit = self.time_limit
+        started = perf_counter() if limit is not None else 0.0
+        # Only failing results are kept: the default rule and the deciding criteria pass over
+        # the others (an error never gets here: evaluate() reports it).
+        failing = []
+        for func, params, only_in, cid, role, undocumented_decides, step in lean:
+            if only_in and only_in.isdisjoint(regions):
+                continue  # not applicable
+            try:
+                finding = func(case, params)
+            except (Exception, SystemExit):  # evaluate reports it (or raises it, strict)
+                return _record(self.evaluate(case, strict=strict))
+            except BaseException as exc:  # an interrupt, named as evaluate names it
+                exc.add_note(f"while plugin '{step.plugin}' ran the evaluator for {cid}")
+                raise
+            # _run's fast acceptance of a well-formed finding; anything else: evaluate sorts it out.
+            status, reason, approvable, facts = finding if type(finding) is Finding else (None, None, None, None)
+            if not (
+                type(status) is Status and status is not _ERROR and type(reason) in _FAST_REASONS and reason
+                and (approvable is None or (type(approvable) is int and approvable >= 0))
+                and (facts is None or (type(facts) is dict and _plain_fact_dict(facts, priors)))
+            ):
+                return _record(self.evaluate(case, strict=strict))
+            if status is _NOT_MET:
+                failing.append(_new_row(_LeanRow, (cid, status, role, True, approvable)))
+            elif status is _NOT_DOCUMENTED:
+                decides = undocumented_decides[purpose] if purpose in undocumented_decides else step.burden.effect(purpose) == "fails"
+                failing.append(_new_row(_LeanRow, (cid, status, role, decides, approvable)))
+        if limit is not None and perf_counter() - started > limit:
+            return _record(self.evaluate(case, strict=strict))  # evaluate names the criterion that overran
+        requested = request.implied_quantity
+        decision, approved, _ = default_decision(failing, requested)
+        return _new_row(DecisionRecord, (case.case_id, choice[0], decision, requested, approved, _deciding(decision, failing)))  # type: ignore[union-attr]
+
+    def _chosen(self, case: Case) -> tuple[Any, ...]:
+        """What :meth:`_choose` returns for the case, after :meth:`check_case`, cached by the
+        request kind and the dates the choice reads."""
+        self.check_case(case)
+        dates = case.dates
+        kind = case.request.treatment
+        # The key holds everything the version choice reads (_Era.version_date): the request
+        # date, else the UR date, and the date of service when it is on or after the switch.
+        service = dates.service
+        service_from = self._era.service_from
+        key = (
+            kind, dates.request, None if dates.request else dates.ur_decision,
+            service if service is not None and service_from is not None and service >= service_from else None,
+        )
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = self._choose(kind, case)
+            if len(self._choices) >= _CHOICE_SLOTS:
+                self._choices.clear()
+            self._choices[key] = choice
+        return choice
+
     def _choose(self, kind: str, case: Case) -> tuple[Any, ...]:
         """Treatment, governing version, plan, receipt, version date and whether the version
-        is a licensed text, and what ends the evaluation early (None, _NOT_ADDRESSED,
-        _UNAVAILABLE or why there are no criteria): the same for every case sharing the kind
+        is a licensed text, what ends the evaluation early (None, _NOT_ADDRESSED,
+        _UNAVAILABLE or why there are no criteria), and the plan as decide() runs it (None
+        where only evaluate() decides): the same for every case sharing the kind
         and the dates :meth:`evaluate` keys it by, so it caches them."""
         on, chosen_by = self._era.version_date(case)
         if kind in self._era.not_addressed:
-            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED
+            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED, None
         treatment = self.treatment_for(kind, on)
         if treatment is None:
             why = f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[kind]} requests"
-            return None, None, (), self._receipt(None, chosen_by), on, False, why
+            return None, None, (), self._receipt(None, chosen_by), on, False, why, None
         version = self.version_for(treatment, on)
         if version is None:
             why = f"no governing guideline version for {treatment} is in force on {on}"
-            return treatment, None, (), self._receipt(None, chosen_by), on, False, why
+            return treatment, None, (), self._receipt(None, chosen_by), on, False, why, None
         plan = self._plan(treatment, version)
         licensed = self.licensed(version.id)
         receipt = self._receipt(version, chosen_by)
         if not plan and licensed:
-            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE
+            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE, None
         if not plan:
             why = f"no criteria are encoded for {version.label} ({version.id})"
-            return treatment, version, plan, receipt, on, licensed, why
-        return treatment, version, plan, receipt, on, licensed, None
+            return treatment, version, plan, receipt, on, licensed, why, None
+        lean = None if licensed or not self._default_combine[treatment] else _lean_plan(plan)
+        return treatment, version, plan, receipt, on, licensed, None, lean
 
     def check_case(self, case: Case) -> None:
         """Check what the case schema cannot: the treatments it names exist here.
@@ -784,6 +867,37 @@ class KnowledgeBase:
             requested_quantity=case.request.implied_quantity, approved_quantity=None, criteria=(),
             receipt=receipt,
         )
+
+
+def _as_case(case: Any) -> Case:
+    """A case from what :meth:`KnowledgeBase.evaluate` accepts: a path is read, a mapping parsed."""
+    if isinstance(case, (str, Path)):
+        return load_case(case)
+    if isinstance(case, Case):
+        return case
+    return parse_case(case)
+
+
+def _deciding(decision: Decision, results: Iterable[Any]) -> tuple[str, ...]:
+    """The criteria that decided, in plan order: a plugin's error always; a failing result
+    that decides unless the request is certified."""
+    return tuple(
+        r.criterion for r in results
+        if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
+    )
+
+
+def _lean_plan(plan: tuple[_Step, ...]) -> tuple[tuple[Any, ...], ...]:
+    """The plan as :meth:`KnowledgeBase.decide` runs it: per step, what it reads, unpacked
+    in one go."""
+    return tuple(
+        (step.evaluator.func, step.params, step.regions, step.criterion.id, step.criterion.role, step.undocumented_decides, step)
+        for step in plan
+    )
+
+
+def _record(det: Determination) -> DecisionRecord:
+    return DecisionRecord(det.case_id, det.treatment, det.decision, det.requested_quantity, det.approved_quantity, det.deciding_criteria)
 
 
 def _decided_by_encoded_text(decision: Decision, results: tuple[CriterionResult, ...]) -> bool:

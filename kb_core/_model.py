@@ -436,3 +436,28 @@ class Determination:
             "Determination.decisive is deprecated; use Determination.deciding_criteria", DeprecationWarning, stacklevel=2
         )
         return self.deciding_criteria
+
+
+class DecisionRecord(NamedTuple):
+    """What :meth:`KnowledgeBase.decide_many` returns per case: a determination without its
+    trace (no criterion results, reasons, citations or receipt). Each field equals the
+    :class:`Determination` field of the same name that ``kb.evaluate(case)`` gives.
+    (A NamedTuple: a batch makes one per case.)"""
+
+    case_id: str | None
+    treatment: str
+    decision: Decision
+    requested_quantity: int | None
+    approved_quantity: int | None
+    deciding_criteria: tuple[str, ...]
+
+
+class _LeanRow(NamedTuple):
+    """One criterion's outcome in :meth:`KnowledgeBase.decide_many`: what the default
+    combine rule and the deciding criteria read of a :class:`CriterionResult`, nothing more."""
+
+    criterion: str
+    status: Status
+    role: str
+    decides: bool
+    approvable: int | None

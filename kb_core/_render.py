@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import keyword
 import math
 import re
 import textwrap
@@ -28,6 +29,16 @@ def _orjson_dumps() -> Callable[[Any], bytes] | None:
     return lambda data: orjson.dumps(data, option=options)
 
 
+@functools.cache
+def _orjson_fragment() -> Callable[[str], Any] | None:
+    """orjson.Fragment (already-encoded JSON put in a document as it is), or None."""
+    try:
+        from orjson import Fragment
+    except ImportError:  # pragma: no cover - orjson without Fragment (before 3.9) or no orjson
+        return None
+    return Fragment  # type: ignore[no-any-return]
+
+
 _SCALARS = (str, int, float, bool, type(None))
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
@@ -43,7 +54,22 @@ def _portable(value: float) -> float:
     return _StdlibFloat(value)
 
 
-_field_names: dict[type, tuple[str, ...]] = {}  # per dataclass type: its field names
+# per dataclass type: a generated function converting one instance field by field
+_converters: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _dataclass_converter(kind: type) -> Callable[[Any], dict[str, Any]]:
+    """``{field: _plain(value)}`` in field order for instances of ``kind``, as one generated
+    function: a plain value is taken without a call, and no getattr by name per field."""
+    names = tuple(f.name for f in dataclasses.fields(kind))
+    if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
+        return lambda value: {name: _plain(getattr(value, name)) for name in names}
+    reads = "".join(f"    v{i} = value.{name}\n" for i, name in enumerate(names))
+    items = ", ".join(f"{name!r}: v{i} if type(v{i}) in plain_types else convert(v{i})" for i, name in enumerate(names))
+    source = f"def convert_fields(value):\n{reads}    return {{{items}}}\n"
+    namespace: dict[str, Any] = {"plain_types": _PLAIN_TYPES, "convert": _plain}
+    exec(compile(source, f"<plain {kind.__qualname__}>", "exec"), namespace)  # noqa: S102 - names checked above
+    return namespace["convert_fields"]  # type: ignore[no-any-return]
 
 
 # Lone surrogates cannot be encoded as UTF-8; other control characters would act on a terminal.
@@ -78,14 +104,9 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     # Traces repeat the prior treatments (a dozen fields each) under several criteria: a
     # dataclass's field names are looked up once per type, and plain items taken without a call.
-    names = _field_names.get(kind, ())
-    if names:
-        plain = _PLAIN_TYPES
-        out = {}
-        for name in names:
-            v = getattr(value, name)
-            out[name] = v if type(v) in plain else _plain(v)
-        return out
+    convert = _converters.get(kind)
+    if convert is not None:
+        return convert(value)
     if kind is tuple or kind is list:
         return [v if type(v) in _PLAIN_TYPES else _plain(v) for v in value]
     if kind is dt.date:
@@ -103,31 +124,48 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): v if type(v) in _PLAIN_TYPES else _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        _field_names[kind] = tuple(f.name for f in dataclasses.fields(value))
-        return _plain(value)
+        convert = _converters[kind] = _dataclass_converter(kind)
+        return convert(value)
     return repr(value)  # never reached for checked results; keeps the output JSON whatever comes in
 
 
 _STATUS_VALUE = {status: status.value for status in Status}  # an enum's .value is a slow property
+# Fact values orjson writes just as the standard encoder writes their _plain form
+# (a date as its ISO text): passed to it as they are.
+_ENCODED_AS_IS = frozenset({*_PLAIN_TYPES, dt.date})
 
 
-def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain) -> dict[str, Any]:
+_result_items = tuple.__iter__  # a result's stored fields, read in one unpacking
+
+
+def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragments: bool = False) -> dict[str, Any]:
     # Canonical JSON (its own plain_fact) does not hand the converted mapping out: there the
-    # parameters, one mapping per plan, are converted once (_plain_params_once).
+    # parameters, one mapping per plan, are converted once (_plain_params_once), and with
+    # ``fragments`` encoded once (_encoded_once).
+    if type(r) is CriterionResult:
+        criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+    else:
+        criterion, title, status, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = (
+            r.criterion, r.title, r.status, r.citation, r.tier, r.role, r.parameters, r.facts, r.verification,
+            r.documentation_needed, r.approvable, r.plugin, r.decides,
+        )
+    plain_types = _ENCODED_AS_IS if fragments else _PLAIN_TYPES
     out: dict[str, Any] = {
-        "criterion": r.criterion, "title": r.title, "status": _STATUS_VALUE[r.status], "reason": r.reason,
-        "citation": r.citation, "tier": r.tier, "role": r.role, "verification": r.verification,
-        "parameters": _plain(r.parameters) if plain_fact is _plain else _plain_params_once(r.parameters), "facts": {
-            k if type(k) is str else str(k): v if type(v) in _PLAIN_TYPES else plain_fact(v) for k, v in r.facts.items()
+        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": r.reason,
+        "citation": citation, "tier": tier, "role": role, "verification": verification,
+        "parameters": _plain(parameters) if plain_fact is _plain else (
+            _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once) if fragments else _plain_params_once(parameters)
+        ), "facts": {
+            k if type(k) is str else str(k): v if type(v) in plain_types else plain_fact(v) for k, v in facts.items()
         },
     }
-    if r.documentation_needed is not None:
-        out["documentation_needed"] = r.documentation_needed
-    if r.approvable is not None:
-        out["approvable"] = r.approvable
-    if r.plugin is not None:
-        out["plugin"] = r.plugin
-    if not r.decides:
+    if needed is not None:
+        out["documentation_needed"] = needed
+    if approvable is not None:
+        out["approvable"] = approvable
+    if plugin is not None:
+        out["plugin"] = plugin
+    if not decides:
         out["decides"] = False
     return out
 
@@ -150,12 +188,49 @@ def _plain_params_once(params: Any) -> Any:
     return plain
 
 
+# Canonical JSON of what is the same in many determinations (a plan's parameters, a version
+# choice's receipt), encoded once as an orjson.Fragment indented for its place in the
+# document: (id, depth) -> (the object itself, so its id is never reused meanwhile; the
+# Fragment, or the plain value where orjson refuses it and the standard encoder will run).
+_encoded_cache: dict[tuple[int, int], tuple[Any, Any]] = {}
+_PARAMETERS_DEPTH = 3  # document -> "criteria" list -> a result -> its "parameters"
+_RECEIPT_DEPTH = 1  # document -> "receipt"
+
+
+def _encoded_once(value: Any, depth: int, convert: Callable[[Any], Any]) -> Any:
+    key = (id(value), depth)
+    entry = _encoded_cache.get(key)
+    if entry is not None and entry[0] is value:
+        return entry[1]
+    if len(_encoded_cache) >= _PARAMS_SLOTS:
+        _encoded_cache.clear()
+    encoded = _encoded(convert(value), depth)
+    _encoded_cache[key] = (value, encoded)
+    return encoded
+
+
+def _encoded(plain: Any, depth: int) -> Any:
+    """``plain`` as canonical JSON text (an orjson.Fragment) for a value nested ``depth``
+    levels deep, or ``plain`` itself where orjson refuses it (the standard encoder then runs)."""
+    dumps, fragment = _orjson_dumps(), _orjson_fragment()
+    if dumps is None or fragment is None:
+        return plain
+    try:  # orjson escapes every newline inside a string: each one here starts a line
+        return fragment(dumps(plain).decode("utf-8").replace("\n", "\n" + "  " * depth))
+    except (TypeError, UnicodeError):
+        return plain
+
+
+def _plain_receipt(receipt: Any) -> dict[str, Any]:
+    return {k: v for k, v in _plain(receipt).items() if k != "supersessions" or v}
+
+
 def determination_dict(det: Determination) -> dict[str, Any]:
     """A JSON-ready mapping of everything in the determination."""
     return _determination_dict(det, _plain)
 
 
-def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
+def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any], fragments: bool = False) -> dict[str, Any]:
     return {
         "case_id": det.case_id,
         "treatment": det.treatment,
@@ -166,8 +241,8 @@ def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any]) ->
         "deciding_criteria": list(det.deciding_criteria),
         # Deprecated name of deciding_criteria, still written for one release (CHANGELOG).
         "decisive_criteria": list(det.deciding_criteria),
-        "criteria": [_result(r, plain_fact) for r in det.criteria],
-        "receipt": {k: v for k, v in _plain(det.receipt).items() if k != "supersessions" or v},
+        "criteria": [_result(r, plain_fact, fragments) for r in det.criteria],
+        "receipt": _encoded_once(det.receipt, _RECEIPT_DEPTH, _plain_receipt) if fragments else _plain_receipt(det.receipt),
     }
 
 
@@ -185,6 +260,13 @@ def determination_json(det: Determination) -> str:
             seen[key] = _plain(value)
         return seen[key]
 
+    dumps = _orjson_dumps()
+    if dumps is not None and _orjson_fragment() is not None:
+        # Through orjson: facts it writes as the standard encoder does (dates) go in as they are.
+        try:
+            return dumps(_determination_dict(det, plain_once, fragments=True)).decode("utf-8") + "\n"
+        except (TypeError, UnicodeError):  # what orjson writes otherwise or refuses: as below
+            pass
     return canonical_json(_determination_dict(det, plain_once), encodable=True)
 
 

@@ -77,3 +77,10 @@ def test_any_number_set_in_python_is_refused_or_judged_as_from_a_file(kb: kb_cor
             kb.evaluate(case)
         return
     assert kb_core.determination_json(kb.evaluate(case)) == kb_core.determination_json(kb.evaluate(from_file))
+
+
+def test_the_batch_path_checks_a_case_changed_in_python_too(kb: kb_core.KnowledgeBase) -> None:
+    case = kb_core.load_case(CERTIFIED)
+    with pytest.raises(kb_core.CaseError, match="built in Python"):
+        kb.decide_many([with_request(case, frequency_per_week=math.nan)])
+    assert kb.decide(with_request(case, frequency_per_week=2)).decision is kb.evaluate(case).decision

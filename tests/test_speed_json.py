@@ -1,0 +1,59 @@
+"""Canonical JSON with pre-encoded parts (a plan's parameters, the receipt) is still the
+standard encoder's bytes, also for values orjson writes differently or refuses."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kb_core
+from kb_core import _render
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _standard(det: kb_core.Determination) -> str:
+    return json.dumps(kb_core.determination_dict(det), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture(scope="module")
+def seed(kb: kb_core.KnowledgeBase) -> kb_core.Determination:
+    return kb.evaluate(kb_core.load_case(ROOT / "examples" / "seed-work-conditioning.yaml"))
+
+
+@pytest.mark.parametrize("value", [
+    "two\nlines", "é😀", {"nested": [1, {"deeper": ["a\nb", None]}], "": {}}, [], {}, 1e16, 1e-5, 0.1, 2**70,
+    "\ud800", dt.date(5, 1, 2), ("tuple", 1),
+])
+def test_parameters_and_facts_of_any_shape_give_the_standard_bytes(seed: kb_core.Determination, value: Any) -> None:
+    first = seed.criteria[0]
+    changed = first._replace(parameters={**first.parameters, "given": value}, facts={**first.facts, "given": value})
+    det = dataclasses.replace(seed, criteria=(changed, *seed.criteria[1:]))
+    expected = _render.safe_json(_standard(det))
+    assert kb_core.determination_json(det) == expected
+    assert kb_core.determination_json(det) == expected  # the encoded parameters are reused
+
+
+def test_a_receipt_of_any_content_gives_the_standard_bytes(seed: kb_core.Determination) -> None:
+    receipt = dataclasses.replace(seed.receipt, supersessions=("old\nline", "é"), plugins={"b": "1", "a": "2\ud800"})
+    det = dataclasses.replace(seed, receipt=receipt)
+    for _ in range(2):
+        assert kb_core.determination_json(det) == _render.safe_json(_standard(det))
+    plain = dataclasses.replace(seed, receipt=dataclasses.replace(seed.receipt, supersessions=("x",)))
+    for _ in range(2):
+        assert kb_core.determination_json(plain) == _standard(plain)
+
+
+def test_shared_parts_are_really_encoded_once(seed: kb_core.Determination) -> None:
+    kb_core.determination_json(seed)
+    fragment = _render._orjson_fragment()
+    assert fragment is not None
+    entry = _render._encoded_cache[(id(seed.receipt), _render._RECEIPT_DEPTH)]
+    assert entry[0] is seed.receipt and type(entry[1]) is fragment
+    params = seed.criteria[0].parameters
+    assert type(_render._encoded_cache[(id(params), _render._PARAMETERS_DEPTH)][1]) is fragment

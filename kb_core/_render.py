@@ -58,16 +58,21 @@ def _portable(value: float) -> float:
 _converters: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
-def _dataclass_converter(kind: type) -> Callable[[Any], dict[str, Any]]:
-    """``{field: _plain(value)}`` in field order for instances of ``kind``, as one generated
-    function: a plain value is taken without a call, and no getattr by name per field."""
+def _dataclass_converter(
+    kind: type, plain_types: frozenset[type] | None = None, convert: Callable[[Any], Any] | None = None,
+) -> Callable[[Any], dict[str, Any]]:
+    """``{field: convert(value)}`` (by default ``_plain``) in field order for instances of
+    ``kind``, as one generated function: a value of ``plain_types`` is taken without a call,
+    and no getattr by name per field."""
+    plain_types = _PLAIN_TYPES if plain_types is None else plain_types
+    convert = _plain if convert is None else convert
     names = tuple(f.name for f in dataclasses.fields(kind))
     if not all(name.isidentifier() and not keyword.iskeyword(name) for name in names):
-        return lambda value: {name: _plain(getattr(value, name)) for name in names}
+        return lambda value: {name: convert(getattr(value, name)) for name in names}  # type: ignore[misc]
     reads = "".join(f"    v{i} = value.{name}\n" for i, name in enumerate(names))
     items = ", ".join(f"{name!r}: v{i} if type(v{i}) in plain_types else convert(v{i})" for i, name in enumerate(names))
     source = f"def convert_fields(value):\n{reads}    return {{{items}}}\n"
-    namespace: dict[str, Any] = {"plain_types": _PLAIN_TYPES, "convert": _plain}
+    namespace: dict[str, Any] = {"plain_types": plain_types, "convert": convert}
     exec(compile(source, f"<plain {kind.__qualname__}>", "exec"), namespace)  # noqa: S102 - names checked above
     return namespace["convert_fields"]  # type: ignore[no-any-return]
 
@@ -170,6 +175,69 @@ def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragm
     return out
 
 
+_native_converters: dict[type, Callable[[Any], dict[str, Any]]] = {}  # as _converters, for _json_native
+
+
+def _json_native(value: Any) -> Any:
+    """:func:`_plain` for orjson: the same JSON, but what orjson writes just as the standard
+    encoder writes its _plain form (dates, lists and tuples of such) is left as it is."""
+    kind = type(value)
+    if kind in _ENCODED_AS_IS:
+        return value
+    if kind is tuple or kind is list:
+        for item in value:
+            if type(item) not in _ENCODED_AS_IS:
+                return [_json_native(v) for v in value]
+        return value
+    convert = _native_converters.get(kind)
+    if convert is not None:
+        return convert(value)
+    if kind in _converters:  # a dataclass _plain has met (it decides what is one)
+        convert = _native_converters[kind] = _dataclass_converter(kind, _ENCODED_AS_IS, _json_native)
+        return convert(value)
+    return _plain(value)
+
+
+def _all_encoded_as_is(items: tuple[Any, ...]) -> bool:
+    for item in items:
+        if type(item) not in _ENCODED_AS_IS:
+            return False
+    return True
+
+
+def _encoded_result(r: Any, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
+    """:func:`_result` for canonical JSON through orjson (a result from evaluate): the plan's
+    parameters pre-encoded, dates left to orjson, keys left as they are (orjson refuses a
+    key that is not text, and the standard path then writes it)."""
+    if type(r) is not CriterionResult:
+        return _result(r, plain_fact, True)
+    criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+    entry = _encoded_parameters.get(id(parameters))
+    as_is = _ENCODED_AS_IS
+    out: dict[str, Any] = {
+        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": r.reason,
+        "citation": citation, "tier": tier, "role": role, "verification": verification,
+        "parameters": entry[1] if entry is not None and entry[0] is parameters else _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once),
+        "facts": facts,
+    }
+    if type(facts) is not dict:
+        out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
+    else:
+        for v in facts.values():
+            if type(v) not in as_is:  # converted in a copy; a mapping of plain values goes to orjson as it is
+                out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
+                break
+    if needed is not None:
+        out["documentation_needed"] = needed
+    if approvable is not None:
+        out["approvable"] = approvable
+    if plugin is not None:
+        out["plugin"] = plugin
+    if not decides:
+        out["decides"] = False
+    return out
+
+
 # A criterion's parameters are one mapping per knowledge-base plan, the same object in every
 # determination: for canonical JSON (where the converted value is not handed out) it is
 # converted once. The entry keeps the mapping itself, so its id is never reused meanwhile.
@@ -195,6 +263,7 @@ def _plain_params_once(params: Any) -> Any:
 _encoded_cache: dict[tuple[int, int], tuple[Any, Any]] = {}
 _PARAMETERS_DEPTH = 3  # document -> "criteria" list -> a result -> its "parameters"
 _RECEIPT_DEPTH = 1  # document -> "receipt"
+_encoded_parameters: dict[int, tuple[Any, Any]] = {}  # id -> (parameters, encoded), as in _encoded_cache
 
 
 def _encoded_once(value: Any, depth: int, convert: Callable[[Any], Any]) -> Any:
@@ -206,6 +275,10 @@ def _encoded_once(value: Any, depth: int, convert: Callable[[Any], Any]) -> Any:
         _encoded_cache.clear()
     encoded = _encoded(convert(value), depth)
     _encoded_cache[key] = (value, encoded)
+    if depth == _PARAMETERS_DEPTH:  # looked up per result: by id alone
+        if len(_encoded_parameters) >= _PARAMS_SLOTS:
+            _encoded_parameters.clear()
+        _encoded_parameters[id(value)] = (value, encoded)
     return encoded
 
 
@@ -241,7 +314,7 @@ def _determination_dict(det: Determination, plain_fact: Callable[[Any], Any], fr
         "deciding_criteria": list(det.deciding_criteria),
         # Deprecated name of deciding_criteria, still written for one release (CHANGELOG).
         "decisive_criteria": list(det.deciding_criteria),
-        "criteria": [_result(r, plain_fact, fragments) for r in det.criteria],
+        "criteria": [_encoded_result(r, plain_fact) for r in det.criteria] if fragments else [_result(r, plain_fact) for r in det.criteria],
         "receipt": _encoded_once(det.receipt, _RECEIPT_DEPTH, _plain_receipt) if fragments else _plain_receipt(det.receipt),
     }
 
@@ -262,9 +335,20 @@ def determination_json(det: Determination) -> str:
 
     dumps = _orjson_dumps()
     if dumps is not None and _orjson_fragment() is not None:
-        # Through orjson: facts it writes as the standard encoder does (dates) go in as they are.
+        # Through orjson: what it writes as the standard encoder does (dates, lists of plain
+        # values) goes in as it is; the rest is converted once per determination.
+        native: dict[int, Any] = {}
+
+        def native_once(value: Any) -> Any:
+            key = id(value)
+            if key not in native:
+                # Criteria report the case's prior treatments in several tuples (all of them, a
+                # program's): each record is converted once.
+                native[key] = [native_once(v) for v in value] if type(value) is tuple and not _all_encoded_as_is(value) else _json_native(value)
+            return native[key]
+
         try:
-            return dumps(_determination_dict(det, plain_once, fragments=True)).decode("utf-8") + "\n"
+            return dumps(_determination_dict(det, native_once, fragments=True)).decode("utf-8") + "\n"
         except (TypeError, UnicodeError):  # what orjson writes otherwise or refuses: as below
             pass
     return canonical_json(_determination_dict(det, plain_once), encodable=True)

@@ -28,7 +28,9 @@ def seed(kb: kb_core.KnowledgeBase) -> kb_core.Determination:
 
 @pytest.mark.parametrize("value", [
     "two\nlines", "é😀", {"nested": [1, {"deeper": ["a\nb", None]}], "": {}}, [], {}, 1e16, 1e-5, 0.1, 2**70,
-    "\ud800", dt.date(5, 1, 2), ("tuple", 1),
+    "\ud800", dt.date(5, 1, 2), ("tuple", 1), [dt.date(2020, 1, 2), "x"], dt.datetime(2020, 1, 2, 3, 4),
+    (dt.date(2020, 1, 1), 1.5), ((1, 2), [3, (dt.date(2021, 2, 3),)]), {3: "a key that is not text"},
+    kb_core.Status.MET, 2**63,
 ])
 def test_parameters_and_facts_of_any_shape_give_the_standard_bytes(seed: kb_core.Determination, value: Any) -> None:
     first = seed.criteria[0]
@@ -57,3 +59,18 @@ def test_shared_parts_are_really_encoded_once(seed: kb_core.Determination) -> No
     assert entry[0] is seed.receipt and type(entry[1]) is fragment
     params = seed.criteria[0].parameters
     assert type(_render._encoded_cache[(id(params), _render._PARAMETERS_DEPTH)][1]) is fragment
+
+
+def test_prior_treatments_reported_under_several_criteria_give_the_standard_bytes(kb: kb_core.KnowledgeBase) -> None:
+    """The same records in several tuples (all of them, a program's) are converted once."""
+    seen = 0
+    for path in sorted((ROOT / "tests" / "cases").rglob("*.yaml")):
+        try:
+            det = kb.evaluate(kb_core.load_case(path))
+        except kb_core.KBError:
+            continue
+        tuples = {id(v) for r in det.criteria for v in r.facts.values() if type(v) is tuple and v}
+        if len(tuples) >= 2:
+            seen += 1
+            assert kb_core.determination_json(det) == _render.safe_json(_standard(det)), path
+    assert seen >= 10

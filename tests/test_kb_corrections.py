@@ -301,6 +301,21 @@ FULL_TRACE: dict[str, dict[str, kb_core.Status]] = {
         "continuation_functional_improvement": NA, "diagnosis_allowance": MET, "initial_trial": MET, "frequency": MET,
         "postsurgical_course": NA, "visit_cap": MET,
     },
+    # After a listed surgery the postsurgical course judges the request: the chronic-pain
+    # criteria (deficits, improvement, allowance, trial, frequency) and the cap step aside.
+    "physical_medicine/postsurgical-acl-repair-12-given-12-more-reach-the-general-course-certified.yaml": {
+        "visits_stated": MET, "duplicate_request": NA, "home_program_transition": NA, "surgery_supported": MET,
+        "region_documented": MET, "functional_deficits": NA, "authorized_course_first": NA,
+        "continuation_functional_improvement": NA, "diagnosis_allowance": NA, "initial_trial": NA, "frequency": NA,
+        "postsurgical_course": MET, "visit_cap": NA,
+    },
+    # An injury before 2004: the Labor Code cap does not apply (not applicable, not met).
+    "physical_medicine/injury-before-2004-not-subject-to-statutory-cap-certified.yaml": {
+        "visits_stated": MET, "duplicate_request": NA, "home_program_transition": MET, "surgery_supported": NA,
+        "region_documented": MET, "functional_deficits": MET, "authorized_course_first": NA,
+        "continuation_functional_improvement": MET, "diagnosis_allowance": MET, "initial_trial": NA, "frequency": MET,
+        "postsurgical_course": NA, "visit_cap": NA,
+    },
     # Above the cap in 2008 with visits left under it: no determination, the cap reported.
     "chiropractic/request-in-2008-above-the-statutory-cap-no-determination-cap-allows-two.yaml": {"statute_only_era": NOT_MET, "visit_cap": NOT_MET},
     # The cap used up in 2008: the era's scope criterion steps aside and the cap decides.

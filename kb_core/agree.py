@@ -202,6 +202,13 @@ class CaseOutcome:
         return tuple(c for c in self.deciding if c not in expected.reviewer_criteria)
 
     @property
+    def extra_from_absent_documentation(self) -> bool:
+        """Whether a criterion deciding without the reviewer is one that is not documented
+        (the burden of documentation), rather than not met on the record's facts."""
+        extra = set(self.unrelied)
+        return any(r.criterion in extra and r.status is Status.NOT_DOCUMENTED for r in (self.determination.criteria if self.determination else ()))
+
+    @property
     def relied_not_deciding(self) -> tuple[tuple[str, str], ...]:
         """The reviewer's criteria that do not decide here, with the engine's status for each
         (a reason the reviewer gave that the engine found met, not applicable or a note)."""
@@ -346,6 +353,9 @@ class AgreementReport:
             "per_treatment": per_treatment,
             **{kind: counts.get(kind, 0) for kind in REASON_KINDS},
             "same_rate": _fraction(counts.get("same", 0), len(annotated)),
+            # How the partial cases divide: extra grounds only from the record's facts (not
+            # met), or at least one from absent documentation (what the burden model governs).
+            "partial_extra_from_absent_documentation": sum(1 for o in annotated if o.reason_agreement == "partial" and o.extra_from_absent_documentation),
             "deciding_without_reviewer": [{"criterion": c, "cases": k, "of_deciding": deciding_at_all[c]}
                                           for c, k in sorted(unrelied.items(), key=lambda ck: (-ck[1], ck[0]))],
             "reviewer_criteria_not_deciding": [{"criterion": c, "engine_status": st, "cases": k}
@@ -432,6 +442,9 @@ class AgreementReport:
         lines += ["", f"Reasons (cases naming the reviewer's criteria: {r['annotated']}): "
                   + ", ".join(f"{k.replace('_', ' ')} {r[k]}" for k in REASON_KINDS)
                   + (f"; same {100 * r['same_rate']:.1f}%" if r["same_rate"] is not None else "")]
+        if r["partial"]:
+            lines.append(f"  partial: {r['partial'] - r['partial_extra_from_absent_documentation']} with extra grounds only from the record's facts (not met),"
+                         f" {r['partial_extra_from_absent_documentation']} with an extra ground from absent documentation (not documented)")
         for t, counts in r["per_treatment"].items():
             lines.append(f"  {t:<22} " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
         if r["real_cases_without_reviewer_criteria"]:

@@ -192,3 +192,15 @@ def test_a_pinned_criterion_status_must_match(tmp_path: Path) -> None:
     cases = json.loads(run("agree", str(right), str(wrong), "--format", "json")[1])["cases"]
     assert cases[0]["mismatches"] == []
     assert cases[1]["mismatches"] == ["acupuncture.initial_trial_quantity not_met, expected not_documented"]
+
+
+def test_partial_cases_are_split_by_the_kind_of_extra_ground(kb: kb_core.KnowledgeBase) -> None:
+    report = run_agreement(kb, [IMR])
+    partial = [o for o in report.scored if o.reason_agreement == "partial"]
+    from_absence = [
+        o for o in partial
+        if any(r.criterion in o.unrelied and r.status is kb_core.Status.NOT_DOCUMENTED for r in o.determination.criteria)  # type: ignore[union-attr]
+    ]
+    reasons = report.reasons()
+    assert partial and 0 < len(from_absence) < len(partial)
+    assert reasons["partial_extra_from_absent_documentation"] == len(from_absence)

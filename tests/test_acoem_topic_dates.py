@@ -72,3 +72,31 @@ def test_the_acoem_second_edition_eras_start_on_their_dates(kb: kb_core.Knowledg
     })
     assert det.decision is kb_core.Decision.NO_CRITERIA
     assert det.receipt.guideline_version == version
+
+
+POSTSURGICAL_KNEE = {
+    "diagnoses": [{"description": "ACL tear", "body_region": "knee"}],
+    "request": {"treatment": "physical_therapy", "body_regions": ["knee"], "quantity": 12, "unit": "visits",
+                "post_surgical": {"surgery": "ACL repair", "procedure": "acl_repair", "surgery_date": "2017-10-01", "surgery_certified": True}},
+}
+
+
+@pytest.mark.parametrize(("day", "text"), [
+    ("2017-11-30", "MTUS Postsurgical Treatment Guidelines (2009)"),
+    ("2017-12-01", "MTUS Postsurgical Treatment Guidelines (8 CCR §9792.24.3 as amended effective 2017-12-01)"),
+])
+def test_the_postsurgical_text_cited_switches_on_2017_12_01(kb: kb_core.KnowledgeBase, day: str, text: str) -> None:
+    det = kb.evaluate({**POSTSURGICAL_KNEE, "dates": {"injury": "2017-09-01", "request": day, "service": day}})
+    course = next(r for r in det.criteria if r.criterion == "physical_medicine.postsurgical_course")
+    assert course.citation.startswith(text), course.citation
+
+
+def test_the_2007_definitions_are_cited_from_their_first_day(kb: kb_core.KnowledgeBase) -> None:
+    det = kb.evaluate({
+        "dates": {"injury": "2007-01-01", "request": "2007-06-15"},
+        "diagnoses": [{"description": "lumbar sprain", "body_region": "lumbar_spine", "category": "sprain_strain"}],
+        "request": {"treatment": "acupuncture", "body_regions": ["lumbar_spine"], "quantity": 6, "unit": "visits", "purpose": "continuation"},
+        "prior_treatments": [{"treatment": "acupuncture", "count": 6, "functional_improvement": True}],
+    })
+    assert det.decision is kb_core.Decision.CERTIFIED
+    assert any("functional improvement: 8 CCR §9792.20 (2007), §9792.20(e)" in r.citation for r in det.criteria)

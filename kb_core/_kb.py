@@ -14,10 +14,11 @@ import keyword
 import math
 import os
 import types
-from collections.abc import Callable, Iterable, Mapping
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points as _entry_points
+from operator import attrgetter
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -510,13 +511,8 @@ class KnowledgeBase:
             CaseError: as :meth:`evaluate`, for the first malformed case.
         """
         evaluate = self.evaluate
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             return [evaluate(case, strict=strict) for case in cases]
-        finally:
-            if collecting:
-                gc.enable()
 
     def decide_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[DecisionRecord]:
         """Decide many requests without their trace, for batch jobs: per case a
@@ -535,13 +531,8 @@ class KnowledgeBase:
             CaseError: as :meth:`evaluate`, for the first malformed case.
         """
         decide = self.decide
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             return [decide(case, strict=strict) for case in cases]
-        finally:
-            if collecting:
-                gc.enable()
 
     def decide(self, case: Case | Mapping[str, Any] | str | Path, *, strict: bool = False) -> DecisionRecord:
         """One case of :meth:`decide_many`: ``kb.evaluate(case)``'s decision, quantities and
@@ -867,6 +858,18 @@ class KnowledgeBase:
             requested_quantity=case.request.implied_quantity, approved_quantity=None, criteria=(),
             receipt=receipt,
         )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a batch, restored as it was (also on error)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _as_case(case: Any) -> Case:

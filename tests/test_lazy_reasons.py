@@ -20,6 +20,7 @@ import kb_core
 from conftest import load_first_party
 from kb_core import Finding, Status, evaluator
 from kb_core._yaml import data_files
+from test_plugins import CASE, make_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
@@ -85,27 +86,8 @@ def test_a_result_reads_the_same_however_it_is_taken_apart(kb: kb_core.Knowledge
     assert pickle.loads(pickle.dumps(det)) == det == again
 
 
-GUIDELINE = (ROOT / "tests" / "test_plugins.py").read_text("utf-8").split('GUIDELINE = """\\\n', 1)[1].split('"""', 1)[0]
-CASE = {"dates": {"request": "2015-03-02"}, "request": {"treatment": "home_exercise", "quantity": 8}}
-
-
 def _kb_with(tmp_path: Path, func: Any) -> kb_core.KnowledgeBase:
-    from kb_core import hookimpl
-
-    path = tmp_path / "massage_demo.yaml"
-    path.write_text(GUIDELINE)
-    bound = evaluator("massage_demo.visits")(func)
-
-    class Plugin:
-        @hookimpl
-        def mtus_guideline_files(self) -> list[Path]:
-            return [path]
-
-        @hookimpl
-        def mtus_evaluators(self) -> list[Any]:
-            return [bound]
-
-    return load_first_party(plugins=[("massage_demo", Plugin())])
+    return load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [evaluator("massage_demo.visits")(func)]))])
 
 
 def test_a_third_party_lazy_reason_is_rendered_once(tmp_path: Path) -> None:

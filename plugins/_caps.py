@@ -107,6 +107,25 @@ def statute_only_era(case: Case, p: Mapping[str, Any], kind: str) -> Finding:
     return Finding.not_met("the clinical criteria of this guideline era are not encoded; only the statutory visit cap is checked, and it is not exceeded")
 
 
+def visits_stated(case: Case) -> Finding:
+    """Whether the request states its visits (or a schedule resolving to them): PT/OT and chiropractic."""
+    visits = requested_visits(case)
+    if isinstance(visits, Finding):
+        return visits
+    return Finding.met(lambda: f"{visits} visits requested{schedule_note(case)}")
+
+
+def weekly_frequency(case: Case, limit: float) -> Finding:
+    """At most ``limit`` visits a week; an unstated frequency leaves the count to be judged
+    (physical medicine and aquatic therapy, which follows its counts)."""
+    per_week = case.request.frequency_per_week
+    if per_week is None:
+        return Finding.not_applicable("frequency not stated; the visit count is judged instead")
+    if per_week <= limit:
+        return Finding.met(lambda: f"{per_week:g} a week, within {limit}")
+    return Finding.not_met(lambda: f"{per_week:g} visits a week, more than {limit}")
+
+
 def region_named(case: Case) -> Finding:
     """Whether the request names the body region(s) to treat (both PT/OT and chiropractic)."""
     regions = case.request.body_regions

@@ -12,7 +12,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
-from kb_plugins._caps import continuation_improvement, visits_so_far
+from kb_plugins._caps import continuation_improvement, visits_so_far, weekly_frequency
 from kb_plugins.physical_medicine import THERAPY, _allowance
 
 T = "aquatic_therapy"
@@ -56,12 +56,7 @@ def visit_allowance(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.frequency")
 def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
-    per_week, limit = case.request.frequency_per_week, p["max_visits_per_week"]
-    if per_week is None:
-        return Finding.not_applicable("frequency not stated; the visit count is judged instead")
-    if per_week <= limit:
-        return Finding.met(lambda: f"{per_week:g} a week, within {limit}")
-    return Finding.not_met(lambda: f"{per_week:g} visits a week, more than {limit}")
+    return weekly_frequency(case, p["max_visits_per_week"])
 
 
 @hookimpl

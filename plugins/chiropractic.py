@@ -22,10 +22,10 @@ from kb_plugins._caps import (
     concurrent_therapy as _concurrent_therapy,
     duplicate_request as _duplicate_request,
     region_named,
-    requested_visits,
     schedule_note,
     statute_only_era as _statute_only_era,
     statutory_cap,
+    visits_stated as _visits_stated,
     weeks_check,
 )
 from kb_plugins._text import mentions
@@ -95,10 +95,7 @@ def statute_only_era(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.visits_stated")
 def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
-    visits = requested_visits(case)
-    if isinstance(visits, Finding):
-        return visits
-    return Finding.met(lambda: f"{visits} visits requested{schedule_note(case)}")
+    return _visits_stated(case)
 
 
 @evaluator(f"{T}.concurrent_therapy")

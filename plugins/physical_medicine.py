@@ -21,10 +21,11 @@ from kb_plugins._caps import (
     falls_with_surgery,
     overlaps,
     region_named,
-    requested_visits,
     schedule_note,
     statute_only_era as _statute_only_era,
     statutory_cap,
+    visits_stated as _visits_stated,
+    weekly_frequency,
     weeks_check,
 )
 from kb_plugins._text import first_category, mentions
@@ -78,10 +79,7 @@ def statute_only_era(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.visits_stated")
 def visits_stated(case: Case, p: Mapping[str, Any]) -> Finding:
-    visits = requested_visits(case)
-    if isinstance(visits, Finding):
-        return visits
-    return Finding.met(lambda: f"{visits} visits requested{schedule_note(case)}")
+    return _visits_stated(case)
 
 
 @evaluator(f"{T}.duplicate_request")
@@ -272,13 +270,7 @@ def initial_trial(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.frequency")
 def frequency(case: Case, p: Mapping[str, Any]) -> Finding:
-    per_week = case.request.frequency_per_week
-    limit = p["max_visits_per_week"]
-    if per_week is None:
-        return Finding.not_applicable("frequency not stated; the visit count is judged instead")
-    if per_week <= limit:
-        return Finding.met(lambda: f"{per_week:g} a week, within {limit}")
-    return Finding.not_met(lambda: f"{per_week:g} visits a week, more than {limit}")
+    return weekly_frequency(case, p["max_visits_per_week"])
 
 
 @evaluator(f"{T}.postsurgical_course")

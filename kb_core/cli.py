@@ -168,11 +168,7 @@ def criteria(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) ->
     TREATMENT is a treatment id or any kind it judges (physical_therapy, work_hardening, ...).
     """
     kb = obj.kb
-    day = on.date() if on else None
-    treatment = resolve_treatment(kb, treatment, day)
-    version = kb.version_for(treatment, day) if day else None
-    if day and version is None:
-        raise click.UsageError(f"no governing version of {treatment} is in force on {day}")
+    treatment, day, version = _treatment_on(kb, treatment, on)
     rows = criteria_rows(kb, treatment, version)
     if fmt == "json":
         click.echo(json.dumps({"treatment": treatment, "version": version.id if version else None, "criteria": rows}, indent=2, ensure_ascii=False))
@@ -522,6 +518,17 @@ def resolve_treatment(kb: KnowledgeBase, name: str, day: dt.date | None) -> str:
 
 
 
+def _treatment_on(kb: KnowledgeBase, name: str, on: dt.datetime | None) -> tuple[str, dt.date | None, Any]:
+    """The treatment id a user typed, the day ``--on`` gave and the version governing it
+    then (None without ``--on``); a usage error when no version is in force that day."""
+    day = on.date() if on else None
+    treatment = resolve_treatment(kb, name, day)
+    version = kb.version_for(treatment, day) if day else None
+    if day and version is None:
+        raise click.UsageError(f"no governing version of {treatment} is in force on {day}")
+    return treatment, day, version
+
+
 def criteria_rows(kb: KnowledgeBase, treatment: str, version: Any) -> list[dict[str, Any]]:
     """One row per criterion of ``treatment`` (only those encoded for ``version`` when given)."""
     from kb_core.graph import citation_text
@@ -769,11 +776,7 @@ def facts(obj: _Context, treatment: str, on: dt.datetime | None, fmt: str) -> No
     TREATMENT is a treatment id or any kind it judges (the skeleton requests that kind).
     """
     kb = obj.kb
-    day = on.date() if on else None
-    tid = resolve_treatment(kb, treatment, day)
-    version = kb.version_for(tid, day) if day else None
-    if day and version is None:
-        raise click.UsageError(f"no governing version of {tid} is in force on {day}")
+    tid, day, version = _treatment_on(kb, treatment, on)
     rows = treatment_facts(kb, tid, version)
     if fmt == "json":
         click.echo(json.dumps({"treatment": tid, "version": version.id if version else None, "facts": rows}, indent=2, ensure_ascii=False))

@@ -368,10 +368,10 @@ def checked_case(case: Case) -> Case:
     Raises:
         CaseError: naming the case and the key, as for a file.
     """
-    if case._checked:
-        return case
     if not isinstance(case, Case):
         raise CaseError(f"expected a Case, got {type(case).__name__}", path="<case>", fix="build the case with kb_core.parse_case")
+    if case._checked:
+        return case
     try:
         document = case_document(case)
     except (TypeError, ValueError, AttributeError) as exc:

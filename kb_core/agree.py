@@ -353,6 +353,9 @@ class AgreementReport:
             "per_treatment": per_treatment,
             **{kind: counts.get(kind, 0) for kind in REASON_KINDS},
             "same_rate": _fraction(counts.get("same", 0), len(annotated)),
+            # same + partial: the outcome agrees and the reviewer's ground is among the deciding
+            # criteria (whatever else decides beside it).
+            "reviewer_ground_deciding": counts.get("same", 0) + counts.get("partial", 0),
             # How the partial cases divide: extra grounds only from the record's facts (not
             # met), or at least one from absent documentation (what the burden model governs).
             "partial_extra_from_absent_documentation": sum(1 for o in annotated if o.reason_agreement == "partial" and o.extra_from_absent_documentation),
@@ -442,6 +445,9 @@ class AgreementReport:
         lines += ["", f"Reasons (cases naming the reviewer's criteria: {r['annotated']}): "
                   + ", ".join(f"{k.replace('_', ' ')} {r[k]}" for k in REASON_KINDS)
                   + (f"; same {100 * r['same_rate']:.1f}%" if r["same_rate"] is not None else "")]
+        if r["annotated"]:
+            lines.append(f"  the reviewer's ground is among the deciding criteria (same or partial): {r['reviewer_ground_deciding']} of {r['annotated']}"
+                         f" ({100 * r['reviewer_ground_deciding'] / r['annotated']:.1f}%)")
         if r["partial"]:
             lines.append(f"  partial: {r['partial'] - r['partial_extra_from_absent_documentation']} with extra grounds only from the record's facts (not met),"
                          f" {r['partial_extra_from_absent_documentation']} with an extra ground from absent documentation (not documented)")

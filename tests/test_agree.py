@@ -127,6 +127,7 @@ def test_reason_agreement_same_partial_different_and_wrong_outcome(tmp_path: Pat
     reasons = s["reasons"]
     # "partial" by the reviewer's extra criterion is still "same": every deciding criterion was relied on.
     assert (reasons["same"], reasons["partial"], reasons["different"], reasons["wrong_outcome"]) == (2, 0, 1, 1)
+    assert reasons["reviewer_ground_deciding"] == 2
     # Decides in all 4 cases; in 2 (different, wrong) the reviewer named only the frequency.
     assert reasons["deciding_without_reviewer"] == [{"criterion": "acupuncture.initial_trial_quantity", "cases": 2, "of_deciding": 4}]
     # Where the outcome agrees, the reviewer's frequency criterion did not decide: the schedule is stated and within limits.
@@ -204,3 +205,13 @@ def test_partial_cases_are_split_by_the_kind_of_extra_ground(kb: kb_core.Knowled
     reasons = report.reasons()
     assert partial and 0 < len(from_absence) < len(partial)
     assert reasons["partial_extra_from_absent_documentation"] == len(from_absence)
+
+
+def test_reviewer_ground_deciding_counts_same_and_partial_on_the_real_cases(kb: kb_core.KnowledgeBase) -> None:
+    report = run_agreement(kb, [IMR])
+    reasons = report.reasons()
+    relied_on = [o for o in report.scored if o.reason_agreement in ("same", "partial")]
+    for o in relied_on:  # a certification agrees through the criteria found met, a denial through those deciding
+        grounds = {r.criterion for r in o.determination.criteria if r.status is kb_core.Status.MET} if o.determination.decision is kb_core.Decision.CERTIFIED else set(o.deciding)  # type: ignore[union-attr]
+        assert grounds & set(o.expected.reviewer_criteria or ()), o.path  # type: ignore[union-attr]
+    assert reasons["reviewer_ground_deciding"] == len(relied_on) == reasons["same"] + reasons["partial"]

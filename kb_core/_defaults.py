@@ -82,7 +82,13 @@ def mtus_combine(
     The requester carries the burden: an admission criterion that is not documented
     blocks certification just as one that is not met.
     """
-    requested = case.request.implied_quantity
+    return default_outcome(results, case.request.implied_quantity)
+
+
+def default_outcome(results: Iterable[Any], requested: int | None) -> tuple[Decision, int | None, str]:
+    """:func:`mtus_combine`'s decision, approved quantity and summary. As for
+    :func:`default_decision`, only results that may decide matter: :meth:`KnowledgeBase.evaluate`
+    passes just those (errors, and failing results that decide) to skip the rest."""
     decision, approved, (outside, blocking, errors, over) = default_decision(results, requested)
     if outside:
         return decision, approved, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."

@@ -78,6 +78,7 @@ _ERROR = Status.ERROR
 _NOT_DOCUMENTED = Status.NOT_DOCUMENTED
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
 _NOT_MET, _NOT_APPLICABLE = Status.NOT_MET, Status.NOT_APPLICABLE
+_CERTIFIED = Decision.CERTIFIED
 _VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
 _FACT_SCALARS = (str, int, bool, type(None))
 _MAX_FACT_DEPTH = 6
@@ -495,7 +496,7 @@ class KnowledgeBase:
             return self._unavailable(case, treatment, version, on, receipt, results)  # type: ignore[arg-type]
         return _new_determination(
             case.case_id, treatment, decision, summary, requested, approved, results, receipt,  # type: ignore[union-attr]
-            _deciding(decision, counted),
+            _deciding_of(decision, counted),
         )
 
     def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
@@ -584,9 +585,16 @@ class KnowledgeBase:
         return _new_row(DecisionRecord, (case.case_id, choice[0], decision, requested, approved, _deciding(decision, failing)))  # type: ignore[union-attr]
 
     def _chosen(self, case: Case) -> tuple[Any, ...]:
-        """What :meth:`_choose` returns for the case, after :meth:`check_case`, cached by the
-        request kind and the dates the choice reads."""
-        self.check_case(case)
+        """What :meth:`_choose` returns for the case, after :meth:`check_case`'s checks, cached
+        by the request kind and the dates the choice reads (a kind found in the cache was
+        checked when it was first met)."""
+        kinds = self.guidelines.treatment_kinds
+        for other in case.prior_treatments:
+            if other.treatment not in kinds:
+                self.check_case(case)  # raises, naming the treatment kind and where it is
+        for other in case.concurrent_treatments:
+            if other.treatment not in kinds:
+                self.check_case(case)
         dates = case.dates
         kind = case.request.treatment
         # The key holds everything the version choice reads (_Era.version_date): the request
@@ -598,7 +606,8 @@ class KnowledgeBase:
             service if service is not None and service_from is not None and service >= service_from else None,
         )
         choice = self._choices.get(key)
-        if choice is None:
+        if choice is None:  # a kind met before was checked then
+            self.check_case(case)
             choice = self._choose(kind, case)
             if len(self._choices) >= _CHOICE_SLOTS:
                 self._choices.clear()
@@ -906,6 +915,14 @@ def _deciding(decision: Decision, results: Iterable[Any]) -> tuple[str, ...]:
         r.criterion for r in results
         if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
     )
+
+
+def _deciding_of(decision: Decision, counted: list[CriterionResult]) -> tuple[str, ...]:
+    """:func:`_deciding` of the results :meth:`KnowledgeBase._run_rows` counts (errors, and
+    failing results that decide): all of them, unless the request is certified."""
+    if decision is not _CERTIFIED:
+        return tuple([r.criterion for r in counted])
+    return tuple([r.criterion for r in counted if r.status is _ERROR])
 
 
 def _lean_plan(plan: tuple[_Step, ...]) -> tuple[tuple[Any, ...], ...]:

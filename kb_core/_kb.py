@@ -138,6 +138,7 @@ def _check_fact(value: Any, depth: int = 0) -> None:
 
 
 _FAST_REASONS = frozenset({str, types.FunctionType})  # text, or a lambda/def rendering it later
+_SEQUENCES = frozenset({tuple, list})
 
 
 def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> bool:
@@ -147,7 +148,7 @@ def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> boo
         for key, value in facts.items():
             if type(key) is not str:
                 return False
-            if type(value) in _PLAIN_FACT_TYPES or (type(value) is tuple and all(item in case_priors for item in value)):
+            if type(value) in _PLAIN_FACT_TYPES or (type(value) in _SEQUENCES and all(item in case_priors for item in value)):
                 continue
             _check_fact(value, 1)
     except (TypeError, ValueError):
@@ -239,11 +240,23 @@ def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     )
     if not plain:
         return each
-    body = ", ".join(f"{path!r}: case.{path}" for path in paths)
+    body = ", ".join(f"{path!r}: {_attribute_expression(path, f'_{i}')}" for i, path in enumerate(paths))
     source = f"def read_facts(case):\n    try:\n        return {{{body}}}\n    except AttributeError:\n        return each(case)\n"
     namespace: dict[str, Any] = {"each": each}
     exec(compile(source, f"<facts {', '.join(paths)}>", "exec"), namespace)  # noqa: S102 - paths checked above
     return namespace["read_facts"]  # type: ignore[no-any-return]
+
+
+def _attribute_expression(path: str, temporary: str) -> str:
+    """Python reading ``case.<path>`` as :func:`_walk` does where a parent is absent (None:
+    the value is None), e.g. ``None if (_0_1 := case.request.post_surgical) is None else
+    _0_1.procedure``, so that a fact under an absent parent needs no second reading."""
+    names = path.split(".")
+    expression = f"case.{names[0]}"
+    for depth, name in enumerate(names[1:], 1):
+        held = f"{temporary}_{depth}"
+        expression = f"(None if ({held} := {expression}) is None else {held}.{name})"
+    return expression
 
 
 # What ends an evaluation before any criterion runs, besides the text of a no_criteria reason.

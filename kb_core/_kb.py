@@ -227,22 +227,23 @@ def _attribute_path(path: str) -> bool:
 
 def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     """One function reading all of a criterion's facts into a new dict. Plain attribute
-    paths are read by generated code in one dict display; should any parent be absent, or a
-    path go through a list or ``extra``, each path is read as :func:`_fact_reader` does."""
+    paths are read by generated code in one dict display (an absent parent gives None);
+    a path through a list or into ``extra`` by its :func:`_fact_reader`; should anything
+    else be amiss, each path is read as :func:`_fact_reader` does."""
     readers = tuple((path, _fact_reader(path)) for path in paths)
 
     def each(case: Any) -> dict[str, Any]:
         return {path: read(case) for path, read in readers}
 
-    plain = all(
-        _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
-        for path in paths
-    )
-    if not plain:
-        return each
-    body = ", ".join(f"{path!r}: {_attribute_expression(path, f'_{i}')}" for i, path in enumerate(paths))
-    source = f"def read_facts(case):\n    try:\n        return {{{body}}}\n    except AttributeError:\n        return each(case)\n"
     namespace: dict[str, Any] = {"each": each}
+    entries = []
+    for i, (path, read) in enumerate(readers):
+        if _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split(".")):
+            entries.append(f"{path!r}: {_attribute_expression(path, f'_{i}')}")
+        else:
+            namespace[f"read_{i}"] = read
+            entries.append(f"{path!r}: read_{i}(case)")
+    source = f"def read_facts(case):\n    try:\n        return {{{', '.join(entries)}}}\n    except AttributeError:\n        return each(case)\n"
     exec(compile(source, f"<facts {', '.join(paths)}>", "exec"), namespace)  # noqa: S102 - paths checked above
     return namespace["read_facts"]  # type: ignore[no-any-return]
 

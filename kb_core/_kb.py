@@ -783,7 +783,7 @@ class KnowledgeBase:
         return text
 
     def _checked(self, step: _Step, finding: Any, strict: bool) -> tuple[Finding, Status]:
-        """The full contract check of an evaluator's result (the fast path in _run let it through)."""
+        """The full contract check of an evaluator's result (the fast path in _run_rows let it through)."""
         try:
             return finding, _check_finding(finding)
         except Exception as exc:

@@ -11,7 +11,7 @@ visits count against it when their course names that region or names none.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -56,15 +56,17 @@ def _prior_courses(case: Case, postsurgical: bool) -> list[Any]:
     return [t for t in case.prior(*THERAPY) if bool(t.post_surgical) == postsurgical and t.count != 0]
 
 
-def _chronic_courses(case: Case) -> tuple[list[Any], bool | None]:
+@once_per_case
+def _chronic_courses(case: Case) -> tuple[tuple[Any, ...], bool | None]:
     """Courses the chronic-pain criteria count, and the ``post_surgical`` filter for them:
-    non-surgical courses, or every course when an unlisted surgery fell back to these criteria."""
+    non-surgical courses, or every course when an unlisted surgery fell back to these criteria.
+    Five criteria ask this of a case: answered once."""
     if case.request.post_surgical is not None:
-        return [t for t in case.prior(*THERAPY) if t.count != 0], None
-    return _prior_courses(case, postsurgical=False), False
+        return tuple([t for t in case.prior(*THERAPY) if t.count != 0]), None
+    return tuple(_prior_courses(case, postsurgical=False)), False
 
 
-def _for_region(case: Case, courses: list[Any]) -> list[Any]:
+def _for_region(case: Case, courses: Sequence[Any]) -> list[Any]:
     """The courses whose visits count against the requested region's allowance."""
     return [t for t in courses if overlaps(t.body_regions, case.request.body_regions)]
 
@@ -143,7 +145,7 @@ def authorized_course_first(case: Case, p: Mapping[str, Any]) -> Finding:
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     if _listed_surgery(case, p):
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
-    prior, _ = _chronic_courses(case)
+    prior = list(_chronic_courses(case)[0])  # reported as a list, as it always was
     if not prior and case.request.purpose != "continuation":
         return Finding.not_applicable("first course of therapy", prior_treatments=prior)
     acute = case.findings.injury_phase in p["reported_benefit_accepted_phases"]
@@ -189,15 +191,12 @@ def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, float, str]:
     """The row for the diagnosis of the requested region (visits, weeks, where from): a
     diagnosis counts when it names a requested region or none; among several, the most
     generous applies (several regions may be requested)."""
-    return _allowance_row(case, *(p[name] for name in _ALLOWANCE_PARAMETERS))
-
-
-# What _allowance reads, passed as values (the same objects in both criteria asking it, which
-# have parameter mappings of their own) so that they share one answer per case.
-_ALLOWANCE_PARAMETERS = (
-    "visits_by_diagnosis", "weeks_by_diagnosis", "diagnosis_terms", "odg_rows_quoted", "odg_rows_unquoted",
-    "general_allowance_category",
-)
+    # Passed as values (the same objects in both criteria asking it, which have parameter
+    # mappings of their own) so that they share one answer per case.
+    return _allowance_row(
+        case, p["visits_by_diagnosis"], p["weeks_by_diagnosis"], p["diagnosis_terms"], p["odg_rows_quoted"],
+        p["odg_rows_unquoted"], p["general_allowance_category"],
+    )
 
 
 @once_per_case

@@ -42,7 +42,6 @@ from kb_core._model import (
     Receipt,
     SourceVersion,
     Status,
-    _LazyFacts,
     _LeanRow,
 )
 from kb_core._defaults import default_decision, default_outcome, mtus_combine
@@ -723,7 +722,7 @@ class KnowledgeBase:
         priors = case.prior_treatments
         results: list[CriterionResult] = []
         counted: list[CriterionResult] = []
-        for func, params, only_in, outside, read_facts, facts_later, cid, title, citation, tier, role, verification, needed, plugin, undocumented_decides, step in rows:
+        for func, params, only_in, outside, read_facts, cid, title, citation, tier, role, verification, needed, plugin, undocumented_decides, step in rows:
             if only_in and only_in.isdisjoint(regions):
                 status, reason, approvable, extra = outside
             else:
@@ -743,11 +742,9 @@ class KnowledgeBase:
                     ):
                         finding, status = self._checked(step, finding, strict)
                         _, reason, approvable, extra = finding
+            facts = read_facts(case)
             if extra:
-                facts = read_facts(case)
                 facts.update(extra)
-            else:
-                facts = _LazyFacts(read_facts, case) if facts_later else read_facts(case)
             if step.definitions:
                 on = case.dates.decisive
                 citation = step.cites_by_date.get(on) or self._cite_definitions(step, on)
@@ -953,14 +950,11 @@ def _lean_plan(plan: tuple[_Step, ...]) -> tuple[tuple[Any, ...], ...]:
 
 def _row(step: _Step) -> tuple[Any, ...]:
     """The step as :meth:`KnowledgeBase._run_rows` runs it, unpacked in one go: what the
-    evaluator is called with, what happens outside the criterion's body regions, how its
-    facts are read (later, when first asked for, unless a fact lies in the case's ``extra``
-    mapping, which need not be frozen), and every field of the result that does not depend
-    on the case."""
+    evaluator is called with, what happens outside the criterion's body regions, and every
+    field of the result that does not depend on the case."""
     criterion = step.criterion
     return (
-        step.evaluator.func, step.params, step.regions, step.outside_regions, step.read_facts,
-        not any(path.split(".", 1)[0] == "extra" for path in criterion.facts), criterion.id,
+        step.evaluator.func, step.params, step.regions, step.outside_regions, step.read_facts, criterion.id,
         criterion.title, step.citation, step.tier, criterion.role, step.verification, criterion.documentation_needed,
         step.plugin, step.undocumented_decides, step,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -297,7 +296,7 @@ class _ResultFields(NamedTuple):
     tier: str
     role: str
     parameters: Mapping[str, Any]
-    facts: Mapping[str, Any]  # a mapping, or _LazyFacts (CriterionResult.facts reads it)
+    facts: Mapping[str, Any]
     verification: str
     documentation_needed: str | None = None
     approvable: int | None = None
@@ -308,11 +307,6 @@ class _ResultFields(NamedTuple):
 
 
 _REASON = 3  # the position of ``reason`` in a result
-_FACTS = 8  # the position of ``facts``
-# Facts kb_core records from the (frozen) case, stored by evaluate as the criterion's fact
-# reader bound to the case, and read when first asked for: a bound method is never a
-# mapping, so it cannot be mistaken for facts given.
-_LazyFacts = types.MethodType
 _tuple_item = tuple.__getitem__
 _tuple_iter = tuple.__iter__
 
@@ -324,12 +318,9 @@ class CriterionResult(_ResultFields):
     lazily (a function, see :class:`Finding`) is rendered when ``reason`` is first read and
     kept; iterating, indexing, comparing, ``repr``, ``_asdict``, ``_replace``, copying and
     pickling all see the rendered text, so a result reads the same however it was made.
-    The facts :meth:`KnowledgeBase.evaluate` records from the (frozen) case are likewise
-    read from it when ``facts`` is first read, and kept.
     """
 
-    # No __slots__: the instance dict, made only when a lazy reason or lazy facts are first
-    # read, keeps them.
+    # No __slots__: the instance dict, made only when a lazy reason is first rendered, keeps it.
 
     @property
     def reason(self) -> str:  # type: ignore[override]
@@ -341,20 +332,9 @@ class CriterionResult(_ResultFields):
             cached = self.__dict__["_reason"] = _render_reason(raw, self.plugin)
         return cached  # type: ignore[no-any-return]
 
-    @property
-    def facts(self) -> Mapping[str, Any]:  # type: ignore[override]
-        raw = _tuple_item(self, _FACTS)
-        if type(raw) is not _LazyFacts:
-            return raw  # type: ignore[no-any-return]
-        cached = self.__dict__.get("_facts")
-        if cached is None:
-            cached = self.__dict__["_facts"] = raw()
-        return cached  # type: ignore[no-any-return]
-
     def _rendered(self) -> tuple[Any, ...]:
         items = list(_tuple_iter(self))
         items[_REASON] = self.reason
-        items[_FACTS] = self.facts
         return tuple(items)
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kb_core._model import CriterionResult, Determination, Status, _LazyFacts
+from kb_core._model import CriterionResult, Determination, Status
 
 
 @functools.cache
@@ -149,8 +149,6 @@ def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragm
     # ``fragments`` encoded once (_encoded_once).
     if type(r) is CriterionResult:
         criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
-        if type(facts) is _LazyFacts:
-            facts = r.facts
     else:
         criterion, title, status, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = (
             r.criterion, r.title, r.status, r.citation, r.tier, r.role, r.parameters, r.facts, r.verification,
@@ -214,8 +212,6 @@ def _encoded_result(r: Any, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
     if type(r) is not CriterionResult:
         return _result(r, plain_fact, True)
     criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
-    if type(facts) is _LazyFacts:
-        facts = r.facts
     entry = _encoded_parameters.get(id(parameters))
     as_is = _ENCODED_AS_IS
     out: dict[str, Any] = {

@@ -603,11 +603,11 @@ class KnowledgeBase:
         by the request kind and the dates the choice reads (a kind found in the cache was
         checked when it was first met)."""
         kinds = self.guidelines.treatment_kinds
-        for other in case.prior_treatments:
-            if other.treatment not in kinds:
+        for prior in case.prior_treatments:
+            if prior.treatment not in kinds:
                 self.check_case(case)  # raises, naming the treatment kind and where it is
-        for other in case.concurrent_treatments:
-            if other.treatment not in kinds:
+        for concurrent in case.concurrent_treatments:
+            if concurrent.treatment not in kinds:
                 self.check_case(case)
         dates = case.dates
         kind = case.request.treatment

@@ -25,8 +25,11 @@ def mtus_guideline_files() -> Iterable[Any]:
     return [files("kb_guidelines") / "common.yaml"]
 
 
+_STATUS_WORDS = {status: status.value.replace("_", " ") for status in Status}  # an enum's .value is a slow property
+
+
 def _names(results: Iterable[CriterionResult]) -> str:
-    return ", ".join(f"{r.criterion} ({r.status.value.replace('_', ' ')})" for r in results)
+    return ", ".join([f"{r.criterion} ({_STATUS_WORDS[r.status]})" for r in results])
 
 
 def default_decision(results: Iterable[Any], requested: int | None) -> tuple[Decision, int | None, tuple[list[Any], list[Any], list[Any], list[Any]]]:
@@ -82,7 +85,13 @@ def mtus_combine(
     The requester carries the burden: an admission criterion that is not documented
     blocks certification just as one that is not met.
     """
-    requested = case.request.implied_quantity
+    return default_outcome(results, case.request.implied_quantity)
+
+
+def default_outcome(results: Iterable[Any], requested: int | None) -> tuple[Decision, int | None, str]:
+    """:func:`mtus_combine`'s decision, approved quantity and summary. As for
+    :func:`default_decision`, only results that may decide matter: :meth:`KnowledgeBase.evaluate`
+    passes just those (errors, and failing results that decide) to skip the rest."""
     decision, approved, (outside, blocking, errors, over) = default_decision(results, requested)
     if outside:
         return decision, approved, f"No determination: the encoded guideline does not cover this request ({'; '.join(r.reason for r in outside)})."

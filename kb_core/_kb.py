@@ -44,7 +44,7 @@ from kb_core._model import (
     Status,
     _LeanRow,
 )
-from kb_core._defaults import default_decision, mtus_combine
+from kb_core._defaults import default_decision, default_outcome, mtus_combine
 from kb_core.errors import CaseError, EvaluatorError, GuidelineError, KBError, LocatedError, PluginError
 
 GUIDELINES_ENV = "MTUS_GUIDELINES"  # a directory of guideline files that replace/extend the installed ones
@@ -78,6 +78,7 @@ _ERROR = Status.ERROR
 _NOT_DOCUMENTED = Status.NOT_DOCUMENTED
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})
 _NOT_MET, _NOT_APPLICABLE = Status.NOT_MET, Status.NOT_APPLICABLE
+_CERTIFIED = Decision.CERTIFIED
 _VALID = frozenset({Status.MET, Status.NOT_MET, Status.NOT_DOCUMENTED, Status.NOT_APPLICABLE})
 _FACT_SCALARS = (str, int, bool, type(None))
 _MAX_FACT_DEPTH = 6
@@ -137,6 +138,7 @@ def _check_fact(value: Any, depth: int = 0) -> None:
 
 
 _FAST_REASONS = frozenset({str, types.FunctionType})  # text, or a lambda/def rendering it later
+_SEQUENCES = frozenset({tuple, list})
 
 
 def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> bool:
@@ -146,7 +148,7 @@ def _plain_fact_dict(facts: dict[str, Any], case_priors: tuple[Any, ...]) -> boo
         for key, value in facts.items():
             if type(key) is not str:
                 return False
-            if type(value) in _PLAIN_FACT_TYPES or (type(value) is tuple and all(item in case_priors for item in value)):
+            if type(value) in _PLAIN_FACT_TYPES or (type(value) in _SEQUENCES and all(item in case_priors for item in value)):
                 continue
             _check_fact(value, 1)
     except (TypeError, ValueError):
@@ -225,24 +227,37 @@ def _attribute_path(path: str) -> bool:
 
 def _facts_reader(paths: tuple[str, ...]) -> Callable[[Any], dict[str, Any]]:
     """One function reading all of a criterion's facts into a new dict. Plain attribute
-    paths are read by generated code in one dict display; should any parent be absent, or a
-    path go through a list or ``extra``, each path is read as :func:`_fact_reader` does."""
+    paths are read by generated code in one dict display (an absent parent gives None);
+    a path through a list or into ``extra`` by its :func:`_fact_reader`; should anything
+    else be amiss, each path is read as :func:`_fact_reader` does."""
     readers = tuple((path, _fact_reader(path)) for path in paths)
 
     def each(case: Any) -> dict[str, Any]:
         return {path: read(case) for path, read in readers}
 
-    plain = all(
-        _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split("."))
-        for path in paths
-    )
-    if not plain:
-        return each
-    body = ", ".join(f"{path!r}: case.{path}" for path in paths)
-    source = f"def read_facts(case):\n    try:\n        return {{{body}}}\n    except AttributeError:\n        return each(case)\n"
     namespace: dict[str, Any] = {"each": each}
+    entries = []
+    for i, (path, read) in enumerate(readers):
+        if _attribute_path(path) and all(name.isidentifier() and not keyword.iskeyword(name) for name in path.split(".")):
+            entries.append(f"{path!r}: {_attribute_expression(path, f'_{i}')}")
+        else:
+            namespace[f"read_{i}"] = read
+            entries.append(f"{path!r}: read_{i}(case)")
+    source = f"def read_facts(case):\n    try:\n        return {{{', '.join(entries)}}}\n    except AttributeError:\n        return each(case)\n"
     exec(compile(source, f"<facts {', '.join(paths)}>", "exec"), namespace)  # noqa: S102 - paths checked above
     return namespace["read_facts"]  # type: ignore[no-any-return]
+
+
+def _attribute_expression(path: str, temporary: str) -> str:
+    """Python reading ``case.<path>`` as :func:`_walk` does where a parent is absent (None:
+    the value is None), e.g. ``None if (_0_1 := case.request.post_surgical) is None else
+    _0_1.procedure``, so that a fact under an absent parent needs no second reading."""
+    names = path.split(".")
+    expression = f"case.{names[0]}"
+    for depth, name in enumerate(names[1:], 1):
+        held = f"{temporary}_{depth}"
+        expression = f"(None if ({held} := {expression}) is None else {held}.{name})"
+    return expression
 
 
 # What ends an evaluation before any criterion runs, besides the text of a no_criteria reason.
@@ -250,6 +265,8 @@ _NOT_ADDRESSED = "not_addressed"
 _UNAVAILABLE = "criteria_unavailable"
 _new_result = tuple.__new__  # CriterionResult(...) adds a Python-level __new__ call per result
 _new_row = tuple.__new__  # likewise for decide_many's rows and records
+_NO_DEADLINE = math.inf  # no time budget
+_NOT_A_FINDING = (None, None, None, None)  # what the fast check unpacks from anything else
 _CHOICE_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
 
 
@@ -475,7 +492,7 @@ class KnowledgeBase:
             case = _as_case(case)
         if not case._checked:  # type: ignore[union-attr]  # made or changed in Python: check it as a file
             case = checked_case(case)  # type: ignore[arg-type]
-        treatment, version, plan, receipt, on, licensed, early, _ = self._chosen(case)  # type: ignore[arg-type]
+        treatment, version, plan, receipt, on, licensed, early, _, rows, default_combine = self._chosen(case)  # type: ignore[arg-type]
         if early is not None:
             if early is _NOT_ADDRESSED:
                 return self._not_addressed(case, receipt)  # type: ignore[arg-type]
@@ -483,19 +500,17 @@ class KnowledgeBase:
                 return self._unavailable(case, treatment, version, on, receipt, ())  # type: ignore[arg-type]
             return self._no_criteria(case, version, receipt.version_chosen_by, early, receipt)  # type: ignore[arg-type]
         limit = self.time_limit
-        if limit is None:
-            run = self._run
-            results = tuple([run(step, case, strict) for step in plan])  # type: ignore[arg-type]
+        results, counted = self._run_rows(rows, case, strict, _NO_DEADLINE if limit is None else perf_counter() + limit)  # type: ignore[arg-type]
+        requested = case.request.implied_quantity  # type: ignore[union-attr]
+        if default_combine:  # kb_core's rule alone decides: called directly with the results it reads
+            decision, approved, summary = default_outcome(counted, requested)
         else:
-            results = self._run_budgeted(plan, case, strict, limit)  # type: ignore[arg-type]
-        decided = self._combine(treatment, results, case, strict)
-        decision, approved, summary = decided
+            decision, approved, summary = self._combine(treatment, results, case, strict)  # type: ignore[arg-type]
         if licensed and not _decided_by_encoded_text(decision, results):
-            return self._unavailable(case, treatment, version, on, receipt, results)
-        return Determination(
-            case_id=case.case_id, treatment=treatment, decision=decision, summary=summary,
-            requested_quantity=case.request.implied_quantity, approved_quantity=approved, criteria=results,
-            receipt=receipt, deciding_criteria=_deciding(decision, results),
+            return self._unavailable(case, treatment, version, on, receipt, results)  # type: ignore[arg-type]
+        return _new_determination(
+            case.case_id, treatment, decision, summary, requested, approved, results, receipt,  # type: ignore[union-attr]
+            _deciding_of(decision, counted),
         )
 
     def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
@@ -584,9 +599,16 @@ class KnowledgeBase:
         return _new_row(DecisionRecord, (case.case_id, choice[0], decision, requested, approved, _deciding(decision, failing)))  # type: ignore[union-attr]
 
     def _chosen(self, case: Case) -> tuple[Any, ...]:
-        """What :meth:`_choose` returns for the case, after :meth:`check_case`, cached by the
-        request kind and the dates the choice reads."""
-        self.check_case(case)
+        """What :meth:`_choose` returns for the case, after :meth:`check_case`'s checks, cached
+        by the request kind and the dates the choice reads (a kind found in the cache was
+        checked when it was first met)."""
+        kinds = self.guidelines.treatment_kinds
+        for prior in case.prior_treatments:
+            if prior.treatment not in kinds:
+                self.check_case(case)  # raises, naming the treatment kind and where it is
+        for concurrent in case.concurrent_treatments:
+            if concurrent.treatment not in kinds:
+                self.check_case(case)
         dates = case.dates
         kind = case.request.treatment
         # The key holds everything the version choice reads (_Era.version_date): the request
@@ -598,7 +620,8 @@ class KnowledgeBase:
             service if service is not None and service_from is not None and service >= service_from else None,
         )
         choice = self._choices.get(key)
-        if choice is None:
+        if choice is None:  # a kind met before was checked then
+            self.check_case(case)
             choice = self._choose(kind, case)
             if len(self._choices) >= _CHOICE_SLOTS:
                 self._choices.clear()
@@ -608,30 +631,32 @@ class KnowledgeBase:
     def _choose(self, kind: str, case: Case) -> tuple[Any, ...]:
         """Treatment, governing version, plan, receipt, version date and whether the version
         is a licensed text, what ends the evaluation early (None, _NOT_ADDRESSED,
-        _UNAVAILABLE or why there are no criteria), and the plan as decide() runs it (None
-        where only evaluate() decides): the same for every case sharing the kind
-        and the dates :meth:`evaluate` keys it by, so it caches them."""
+        _UNAVAILABLE or why there are no criteria), the plan as decide() runs it (None
+        where only evaluate() decides), the plan as evaluate() runs it (:func:`_row`) and
+        whether kb_core's default rule alone combines the results: the same for every case
+        sharing the kind and the dates :meth:`evaluate` keys it by, so it caches them."""
         on, chosen_by = self._era.version_date(case)
         if kind in self._era.not_addressed:
-            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED, None
+            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED, None, (), False
         treatment = self.treatment_for(kind, on)
         if treatment is None:
             why = f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[kind]} requests"
-            return None, None, (), self._receipt(None, chosen_by), on, False, why, None
+            return None, None, (), self._receipt(None, chosen_by), on, False, why, None, (), False
         version = self.version_for(treatment, on)
         if version is None:
             why = f"no governing guideline version for {treatment} is in force on {on}"
-            return treatment, None, (), self._receipt(None, chosen_by), on, False, why, None
+            return treatment, None, (), self._receipt(None, chosen_by), on, False, why, None, (), False
         plan = self._plan(treatment, version)
         licensed = self.licensed(version.id)
         receipt = self._receipt(version, chosen_by)
         if not plan and licensed:
-            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE, None
+            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE, None, (), False
         if not plan:
             why = f"no criteria are encoded for {version.label} ({version.id})"
-            return treatment, version, plan, receipt, on, licensed, why, None
+            return treatment, version, plan, receipt, on, licensed, why, None, (), False
         lean = None if licensed or not self._default_combine[treatment] else _lean_plan(plan)
-        return treatment, version, plan, receipt, on, licensed, None, lean
+        rows = tuple(_row(step) for step in plan)
+        return treatment, version, plan, receipt, on, licensed, None, lean, rows, self._default_combine[treatment]
 
     def check_case(self, case: Case) -> None:
         """Check what the case schema cannot: the treatments it names exist here.
@@ -655,19 +680,6 @@ class KnowledgeBase:
                         path=case.path, line=_line_in_file(case.path, (key, index, "treatment")), where=f"{key}[{index}].treatment",
                         fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))}",
                     )
-
-    def _run_budgeted(self, plan: tuple[_Step, ...], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
-        """Run the plan under the plugin's time budget: one perf_counter read per criterion
-        (a plan's criteria all come from the plugin that declares the treatment)."""
-        deadline = perf_counter() + limit
-        run = self._run
-        results: list[CriterionResult] = []
-        append = results.append
-        for step in plan:
-            append(run(step, case, strict))
-            if perf_counter() > deadline:
-                return self._overran(plan, results, case, strict, limit)
-        return tuple(results)
 
     def _overran(self, plan: tuple[_Step, ...], results: list[CriterionResult], case: Case, strict: bool, limit: float) -> tuple[CriterionResult, ...]:
         """The last criterion run overran the budget: it is an error naming its plugin, and the
@@ -693,42 +705,71 @@ class KnowledgeBase:
         )
 
     def _run(self, step: _Step, case: Case, strict: bool) -> CriterionResult:
-        if step.regions and step.regions.isdisjoint(case.request.body_regions):
-            finding = step.outside_regions
-            status = finding[0]  # type: ignore[index]
-        else:
-            try:
-                finding = step.evaluator.func(case, step.params)
-            except BaseException as exc:  # noqa: BLE001 - sorted out in _failed: the plugin's error, or re-raised
-                finding, status = self._failed(step, exc, strict)
+        """One criterion judged for the case, as :meth:`evaluate` judges it (no time budget)."""
+        return self._run_rows((_row(step),), case, strict, _NO_DEADLINE)[0][0]
+
+    def _run_rows(
+        self, rows: tuple[tuple[Any, ...], ...], case: Case, strict: bool, deadline: float,
+    ) -> tuple[tuple[CriterionResult, ...], list[CriterionResult]]:
+        """Every criterion of a plan judged for the case, and those of the results that the
+        default rule and the deciding criteria read (errors, and failing results that
+        decide), in plan order. The plan's criteria all come from the plugin declaring the
+        treatment: the time budget is one perf_counter read per criterion, and a criterion
+        finishing after ``deadline`` is reported by :meth:`_overran`."""
+        request = case.request
+        regions = request.body_regions
+        purpose = request.purpose
+        priors = case.prior_treatments
+        results: list[CriterionResult] = []
+        counted: list[CriterionResult] = []
+        for func, params, only_in, outside, read_facts, cid, title, citation, tier, role, verification, needed, plugin, undocumented_decides, step in rows:
+            if only_in and only_in.isdisjoint(regions):
+                status, reason, approvable, extra = outside
             else:
-                # The usual well-formed finding is accepted here in a few type checks;
-                # anything else gets the full contract check and its error message.
-                status, reason, approvable, facts = finding if type(finding) is Finding else (None, None, None, None)
-                if not (
-                    type(status) is Status and status is not _ERROR and type(reason) in _FAST_REASONS and reason
-                    and (approvable is None or (type(approvable) is int and approvable >= 0))
-                    and (facts is None or (type(facts) is dict and _plain_fact_dict(facts, case.prior_treatments)))
-                ):
-                    finding, status = self._checked(step, finding, strict)
-        facts = step.read_facts(case)
-        if finding[3]:  # type: ignore[index]
-            facts.update(finding[3])  # type: ignore[index]
-        criterion = step.criterion
-        citation = step.citation
-        if step.definitions:
-            on = case.dates.decisive
-            citation = step.cites_by_date.get(on) or self._cite_definitions(step, on)
-        if status is _NOT_DOCUMENTED:
-            purpose = case.request.purpose
-            decides = step.undocumented_decides[purpose] if purpose in step.undocumented_decides else step.burden.effect(purpose) == "fails"
-        else:
-            decides = True
-        return _new_result(CriterionResult, (  # type: ignore[arg-type]
-            criterion.id, criterion.title, status, finding[1], citation, step.tier, criterion.role,  # type: ignore[index]
-            step.params, facts, step.verification,
-            criterion.documentation_needed if status in _FAILING else None, finding[2], step.plugin, decides,  # type: ignore[index]
-        ))
+                try:
+                    finding = func(case, params)
+                except BaseException as exc:  # noqa: BLE001 - sorted out in _failed: the plugin's error, or re-raised
+                    finding, status = self._failed(step, exc, strict)
+                    _, reason, approvable, extra = finding
+                else:
+                    # The usual well-formed finding is accepted here in a few type checks;
+                    # anything else gets the full contract check and its error message.
+                    status, reason, approvable, extra = finding if type(finding) is Finding else _NOT_A_FINDING
+                    if not (
+                        type(status) is Status and status is not _ERROR and type(reason) in _FAST_REASONS and reason
+                        and (approvable is None or (type(approvable) is int and approvable >= 0))
+                        and (extra is None or (type(extra) is dict and _plain_fact_dict(extra, priors)))
+                    ):
+                        finding, status = self._checked(step, finding, strict)
+                        _, reason, approvable, extra = finding
+            facts = read_facts(case)
+            if extra:
+                facts.update(extra)
+            if step.definitions:
+                on = case.dates.decisive
+                citation = step.cites_by_date.get(on) or self._cite_definitions(step, on)
+            if status is _NOT_DOCUMENTED:
+                decides = undocumented_decides[purpose] if purpose in undocumented_decides else step.burden.effect(purpose) == "fails"
+                result = _new_result(CriterionResult, (  # type: ignore[arg-type]
+                    cid, title, status, reason, citation, tier, role, params, facts, verification, needed, approvable, plugin, decides,
+                ))
+                if decides:
+                    counted.append(result)
+            elif status is _NOT_MET or status is _ERROR:
+                result = _new_result(CriterionResult, (  # type: ignore[arg-type]
+                    cid, title, status, reason, citation, tier, role, params, facts, verification,
+                    needed if status is _NOT_MET else None, approvable, plugin, True,
+                ))
+                counted.append(result)
+            else:
+                result = _new_result(CriterionResult, (  # type: ignore[arg-type]
+                    cid, title, status, reason, citation, tier, role, params, facts, verification, None, approvable, plugin, True,
+                ))
+            results.append(result)
+            if perf_counter() > deadline:
+                done = self._overran(tuple(row[-1] for row in rows), results, case, strict, self.time_limit)  # type: ignore[arg-type]
+                return done, [r for r in done if r.status is _ERROR or (r.decides and r.status in _FAILING)]
+        return tuple(results), counted
 
     def _cite_definitions(self, step: _Step, on: dt.date) -> str:
         """The criterion's citation followed by the definitions it uses, cited by ``on``
@@ -739,7 +780,7 @@ class KnowledgeBase:
         return text
 
     def _checked(self, step: _Step, finding: Any, strict: bool) -> tuple[Finding, Status]:
-        """The full contract check of an evaluator's result (the fast path in _run let it through)."""
+        """The full contract check of an evaluator's result (the fast path in _run_rows let it through)."""
         try:
             return finding, _check_finding(finding)
         except Exception as exc:
@@ -890,6 +931,14 @@ def _deciding(decision: Decision, results: Iterable[Any]) -> tuple[str, ...]:
     )
 
 
+def _deciding_of(decision: Decision, counted: list[CriterionResult]) -> tuple[str, ...]:
+    """:func:`_deciding` of the results :meth:`KnowledgeBase._run_rows` counts (errors, and
+    failing results that decide): all of them, unless the request is certified."""
+    if decision is not _CERTIFIED:
+        return tuple([r.criterion for r in counted])
+    return tuple([r.criterion for r in counted if r.status is _ERROR])
+
+
 def _lean_plan(plan: tuple[_Step, ...]) -> tuple[tuple[Any, ...], ...]:
     """The plan as :meth:`KnowledgeBase.decide` runs it: per step, what it reads, unpacked
     in one go."""
@@ -897,6 +946,49 @@ def _lean_plan(plan: tuple[_Step, ...]) -> tuple[tuple[Any, ...], ...]:
         (step.evaluator.func, step.params, step.regions, step.criterion.id, step.criterion.role, step.undocumented_decides, step)
         for step in plan
     )
+
+
+def _row(step: _Step) -> tuple[Any, ...]:
+    """The step as :meth:`KnowledgeBase._run_rows` runs it, unpacked in one go: what the
+    evaluator is called with, what happens outside the criterion's body regions, and every
+    field of the result that does not depend on the case."""
+    criterion = step.criterion
+    return (
+        step.evaluator.func, step.params, step.regions, step.outside_regions, step.read_facts, criterion.id,
+        criterion.title, step.citation, step.tier, criterion.role, step.verification, criterion.documentation_needed,
+        step.plugin, step.undocumented_decides, step,
+    )
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    return Determination.__dict__[name].__set__  # type: ignore[no-any-return]
+
+
+_new_object = object.__new__
+_set_case_id, _set_treatment, _set_decision, _set_summary = map(_slot_setter, ("case_id", "treatment", "decision", "summary"))
+_set_requested, _set_approved, _set_criteria = map(_slot_setter, ("requested_quantity", "approved_quantity", "criteria"))
+_set_receipt, _set_deciding = map(_slot_setter, ("receipt", "deciding_criteria"))
+if len(Determination.__dataclass_fields__) != 9:  # a new field must be set in _new_determination too
+    raise RuntimeError("kb_core._kb._new_determination does not set every field of Determination")
+
+
+def _new_determination(
+    case_id: str | None, treatment: str, decision: Decision, summary: str, requested: int | None, approved: int | None,
+    criteria: tuple[CriterionResult, ...], receipt: Receipt, deciding: tuple[str, ...],
+) -> Determination:
+    """``Determination(...)`` with every field given, without the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` call per field): the slots are set directly."""
+    det = _new_object(Determination)
+    _set_case_id(det, case_id)
+    _set_treatment(det, treatment)
+    _set_decision(det, decision)
+    _set_summary(det, summary)
+    _set_requested(det, requested)
+    _set_approved(det, approved)
+    _set_criteria(det, criteria)
+    _set_receipt(det, receipt)
+    _set_deciding(det, deciding)
+    return det
 
 
 def _record(det: Determination) -> DecisionRecord:

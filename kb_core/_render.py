@@ -148,15 +148,17 @@ def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragm
     # parameters, one mapping per plan, are converted once (_plain_params_once), and with
     # ``fragments`` encoded once (_encoded_once).
     if type(r) is CriterionResult:
-        criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+        criterion, title, status, reason, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+        if type(reason) is not str:  # lazy: rendered (once) by the attribute
+            reason = r.reason
     else:
-        criterion, title, status, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = (
-            r.criterion, r.title, r.status, r.citation, r.tier, r.role, r.parameters, r.facts, r.verification,
+        criterion, title, status, reason, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = (
+            r.criterion, r.title, r.status, r.reason, r.citation, r.tier, r.role, r.parameters, r.facts, r.verification,
             r.documentation_needed, r.approvable, r.plugin, r.decides,
         )
     plain_types = _ENCODED_AS_IS if fragments else _PLAIN_TYPES
     out: dict[str, Any] = {
-        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": r.reason,
+        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": reason,
         "citation": citation, "tier": tier, "role": role, "verification": verification,
         "parameters": _plain(parameters) if plain_fact is _plain else (
             _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once) if fragments else _plain_params_once(parameters)
@@ -211,11 +213,13 @@ def _encoded_result(r: Any, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
     key that is not text, and the standard path then writes it)."""
     if type(r) is not CriterionResult:
         return _result(r, plain_fact, True)
-    criterion, title, status, _, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+    criterion, title, status, reason, citation, tier, role, parameters, facts, verification, needed, approvable, plugin, decides = _result_items(r)
+    if type(reason) is not str:  # lazy: rendered (once) by the attribute
+        reason = r.reason
     entry = _encoded_parameters.get(id(parameters))
     as_is = _ENCODED_AS_IS
     out: dict[str, Any] = {
-        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": r.reason,
+        "criterion": criterion, "title": title, "status": _STATUS_VALUE[status], "reason": reason,
         "citation": citation, "tier": tier, "role": role, "verification": verification,
         "parameters": entry[1] if entry is not None and entry[0] is parameters else _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once),
         "facts": facts,

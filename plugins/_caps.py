@@ -8,11 +8,34 @@ the guideline YAML (``shared.*`` in ``guidelines/common.yaml``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from kb_core import Case, Finding
+
+_Answer = TypeVar("_Answer")
+
+
+def once_per_case(question: Callable[..., _Answer]) -> Callable[..., _Answer]:
+    """Decorate ``question(case, *args)``, asked of the same case by several criteria of a
+    treatment, so that it is answered once per case. Only the last answer is kept, with the
+    case (compared by identity: a case is frozen) and the arguments (compared by equality:
+    parameter values, the same objects in every criterion of a plan) it was given for;
+    any other case or argument is answered afresh."""
+    last: list[tuple[Any, tuple[Any, ...], Any]] = [(None, (), None)]
+
+    @functools.wraps(question)
+    def answer(case: Case, *args: Any) -> _Answer:
+        seen_case, seen_args, value = last[0]  # one read: another thread may replace it meanwhile
+        if seen_case is case and seen_args == args:
+            return value  # type: ignore[no-any-return]
+        value = question(case, *args)
+        last[0] = (case, args, value)
+        return value
+
+    return answer
 
 
 def visits_so_far(case: Case, *kinds: str, post_surgical: bool | None = False) -> tuple[int, bool]:

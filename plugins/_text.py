@@ -27,7 +27,23 @@ def mentions(text: str | None, terms: str | Iterable[str]) -> bool:
 
 def first_category(text: str | None, table: Mapping[str, str]) -> str | None:
     """The first key of ``table`` (in YAML order) whose terms ``text`` mentions."""
+    key = (id(table), text)
+    known = _categories.get(key)
+    if known is not None and known[0] is table:
+        return known[1]
+    found = None
     for category, terms in table.items():
         if mentions(text, terms):
-            return category
-    return None
+            found = category
+            break
+    if len(_categories) >= _CATEGORY_SLOTS:
+        _categories.clear()
+    _categories[key] = (table, found)
+    return found
+
+
+# (id of a table, text) -> (the table, the category found): several criteria classify the
+# same description by the same table (a parameter, one object per knowledge base). The
+# entry keeps the table itself, so its id is never reused meanwhile.
+_categories: dict[tuple[int, str | None], tuple[Mapping[str, str], str | None]] = {}
+_CATEGORY_SLOTS = 4096

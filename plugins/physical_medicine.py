@@ -11,7 +11,7 @@ visits count against it when their course names that region or names none.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -19,6 +19,7 @@ from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
 from kb_plugins._caps import (
     duplicate_request as _duplicate_request,
     falls_with_surgery,
+    once_per_case,
     overlaps,
     region_named,
     schedule_note,
@@ -55,15 +56,17 @@ def _prior_courses(case: Case, postsurgical: bool) -> list[Any]:
     return [t for t in case.prior(*THERAPY) if bool(t.post_surgical) == postsurgical and t.count != 0]
 
 
-def _chronic_courses(case: Case) -> tuple[list[Any], bool | None]:
+@once_per_case
+def _chronic_courses(case: Case) -> tuple[tuple[Any, ...], bool | None]:
     """Courses the chronic-pain criteria count, and the ``post_surgical`` filter for them:
-    non-surgical courses, or every course when an unlisted surgery fell back to these criteria."""
+    non-surgical courses, or every course when an unlisted surgery fell back to these criteria.
+    Five criteria ask this of a case: answered once."""
     if case.request.post_surgical is not None:
-        return [t for t in case.prior(*THERAPY) if t.count != 0], None
-    return _prior_courses(case, postsurgical=False), False
+        return tuple([t for t in case.prior(*THERAPY) if t.count != 0]), None
+    return tuple(_prior_courses(case, postsurgical=False)), False
 
 
-def _for_region(case: Case, courses: list[Any]) -> list[Any]:
+def _for_region(case: Case, courses: Sequence[Any]) -> list[Any]:
     """The courses whose visits count against the requested region's allowance."""
     return [t for t in courses if overlaps(t.body_regions, case.request.body_regions)]
 
@@ -142,7 +145,7 @@ def authorized_course_first(case: Case, p: Mapping[str, Any]) -> Finding:
 def continuation_functional_improvement(case: Case, p: Mapping[str, Any]) -> Finding:
     if _listed_surgery(case, p):
         return Finding.not_applicable("postsurgical course: judged by the postsurgical criterion")
-    prior, _ = _chronic_courses(case)
+    prior = list(_chronic_courses(case)[0])  # reported as a list, as it always was
     if not prior and case.request.purpose != "continuation":
         return Finding.not_applicable("first course of therapy", prior_treatments=prior)
     acute = case.findings.injury_phase in p["reported_benefit_accepted_phases"]
@@ -171,9 +174,9 @@ def _improvement(course: Any, acute: bool) -> bool | None:
     return course.functional_improvement
 
 
-def _odg_row(category: str | None, region: str, description: str, p: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def _odg_row(category: str | None, region: str, description: str, quoted: Any, unquoted: Any) -> Mapping[str, Any] | None:
     """The first ODG row (quoted rows first) that matches the diagnosis."""
-    for row in (*p["odg_rows_quoted"], *p["odg_rows_unquoted"]):
+    for row in (*quoted, *unquoted):
         if "category" in row and row["category"] != category:
             continue
         if "regions" in row and region not in row["regions"]:
@@ -188,23 +191,34 @@ def _allowance(case: Case, p: Mapping[str, Any]) -> tuple[int, float, str]:
     """The row for the diagnosis of the requested region (visits, weeks, where from): a
     diagnosis counts when it names a requested region or none; among several, the most
     generous applies (several regions may be requested)."""
-    table, weeks = p["visits_by_diagnosis"], p["weeks_by_diagnosis"]
+    # Passed as values (the same objects in both criteria asking it, which have parameter
+    # mappings of their own) so that they share one answer per case.
+    return _allowance_row(
+        case, p["visits_by_diagnosis"], p["weeks_by_diagnosis"], p["diagnosis_terms"], p["odg_rows_quoted"],
+        p["odg_rows_unquoted"], p["general_allowance_category"],
+    )
+
+
+@once_per_case
+def _allowance_row(
+    case: Case, table: Mapping[str, int], weeks: Mapping[str, float], diagnosis_terms: Mapping[str, str],
+    odg_rows_quoted: Any, odg_rows_unquoted: Any, general: str,
+) -> tuple[int, float, str]:
     requested = case.request.body_regions
     rows: list[tuple[int, float, str]] = []
     for dx in case.diagnoses:
         if dx.body_region and requested and dx.body_region not in requested:
             continue
         region = dx.body_region or (requested[0] if requested else "")
-        category = dx.category or first_category(dx.description, p["diagnosis_terms"])
+        category = dx.category or first_category(dx.description, diagnosis_terms)
         if category in table:
             rows.append((table[category], weeks[category], f"CPMTG {category.replace('_', '/')} row: {table[category]} visits over {weeks[category]} weeks"))
             continue
-        row = _odg_row(category, region, dx.description, p)
+        row = _odg_row(category, region, dx.description, odg_rows_quoted, odg_rows_unquoted)
         if row is not None:
             rows.append((row["visits"], row["weeks"], f"ODG {row['row']} row: {row['visits']} visits over {row['weeks']} weeks"))
     if rows:
         return max(rows)
-    general = p["general_allowance_category"]
     return table[general], weeks[general], f"no diagnosis-specific row for the requested region; the general CPMTG {general.replace('_', '/')} row: {table[general]} visits over {weeks[general]} weeks"
 
 

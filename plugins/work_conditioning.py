@@ -13,6 +13,7 @@ from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_plugins._caps import once_per_case
 
 T = "work_conditioning"
 
@@ -63,15 +64,18 @@ def _or_names(kinds: tuple[str, ...]) -> str:
     return " or ".join(k.replace("_", " ") for k in kinds)
 
 
+# Findings whose reasons are fixed text are made once, by the documented fact they judge
+# (True, False, None: not documented): evaluation is a hot path.
+_BY_SURGICAL_CANDIDATE = {
+    False: Finding.met("surgery or other clearly warranted treatment is not indicated"),
+    True: Finding.not_met("the worker is a candidate for surgery or other clearly warranted treatment"),
+    None: Finding.not_documented("whether surgery or other treatment is warranted is not documented"),
+}
+
+
 @evaluator(f"{T}.not_surgical_candidate")
 def not_surgical_candidate(case: Case, p: Mapping[str, Any]) -> Finding:
-    candidate = case.findings.surgical_candidate
-    return Finding.from_fact(
-        None if candidate is None else not candidate,
-        met="surgery or other clearly warranted treatment is not indicated",
-        not_met="the worker is a candidate for surgery or other clearly warranted treatment",
-        not_documented="whether surgery or other treatment is warranted is not documented",
-    )
+    return _BY_SURGICAL_CANDIDATE[case.findings.surgical_candidate]
 
 
 @evaluator(f"{T}.tolerance")
@@ -101,14 +105,16 @@ def return_to_work_goal(case: Case, p: Mapping[str, Any]) -> Finding:
     return Finding.met(lambda: f"{goal.replace('_', ' ')} goal agreed by employer and employee")
 
 
+_BY_SCREENING = {
+    True: Finding.met("screening found the worker likely to benefit"),
+    False: Finding.not_met("screening did not find the worker likely to benefit"),
+    None: Finding.not_documented("no screening of the likelihood of benefit is documented"),
+}
+
+
 @evaluator(f"{T}.screening")
 def screening(case: Case, p: Mapping[str, Any]) -> Finding:
-    return Finding.from_fact(
-        case.findings.screening_completed,
-        met="screening found the worker likely to benefit",
-        not_met="screening did not find the worker likely to benefit",
-        not_documented="no screening of the likelihood of benefit is documented",
-    )
+    return _BY_SCREENING[case.findings.screening_completed]
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -130,10 +136,20 @@ def time_since_injury(case: Case, p: Mapping[str, Any]) -> Finding:
     return Finding.met(lambda: f"{(on - injury).days} days from injury ({injury}) to {on}: within {p['max_years_since_injury']} years")
 
 
-def _weeks_run(case: Case, p: Mapping[str, Any]) -> float | None:
+@once_per_case
+def _programs(case: Case, kinds: tuple[str, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], float | None]:
+    """The same or similar programs documented: all of them, those under way, those
+    completed, and the weeks the ones under way have run (:func:`_weeks_run`). Four
+    criteria ask this of a case: answered once."""
+    programs = case.prior(*kinds)
+    ongoing = tuple([t for t in programs if t.status == "ongoing"])
+    completed = tuple([t for t in programs if t.status == "completed"])
+    return programs, ongoing, completed, _weeks_run(case, ongoing)
+
+
+def _weeks_run(case: Case, ongoing: tuple[Any, ...]) -> float | None:
     """Weeks a program under way has already run: from its start date, else its visits over
     the requested weekly frequency. 0 when none is under way; None when it cannot be told."""
-    ongoing = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing"]
     if not ongoing:
         return 0.0
     started = [t.start for t in ongoing if t.start]
@@ -154,7 +170,7 @@ def program_length(case: Case, p: Mapping[str, Any]) -> Finding:
     if weeks is None:
         return Finding.not_documented("the requested frequency and duration are not documented")
     # A continuation counts the weeks the program has already run.
-    used = _weeks_run(case, p) or 0.0
+    used = _programs(case, p["same_or_similar_program"])[3] or 0.0
     total = used + weeks
     per_week = request.frequency_per_week
     hours = _hours_requested(case)
@@ -188,11 +204,10 @@ def _hours_requested(case: Case) -> float | None:
 
 @evaluator(f"{T}.progress_check")
 def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
-    ongoing = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "ongoing"]
+    _, ongoing, _, run = _programs(case, p["same_or_similar_program"])
     review = p["progress_review_weeks"]
     if case.request.purpose != "continuation" and not ongoing:
         return Finding.not_applicable(f"initial request; the check applies when a program continues past {review} weeks")
-    run = _weeks_run(case, p)
     if run is not None and run < review:
         return Finding.not_applicable(lambda: f"the program has run {run:g} weeks; compliance and gains are due for review at {review} weeks")
     def so_far() -> str:
@@ -208,10 +223,13 @@ def progress_check(case: Case, p: Mapping[str, Any]) -> Finding:
 
 @evaluator(f"{T}.no_repeat")
 def no_repeat(case: Case, p: Mapping[str, Any]) -> Finding:
-    completed = [t for t in case.prior(*p["same_or_similar_program"]) if t.status == "completed"]
+    completed = _programs(case, p["same_or_similar_program"])[2]
     if completed:
         return Finding.not_met(lambda: f"a similar program was already completed ({', '.join(sorted({t.treatment.replace('_', ' ') for t in completed}))})")
-    return Finding.met("no completed work conditioning, work hardening or functional restoration program is documented")
+    return _NO_COMPLETED_PROGRAM
+
+
+_NO_COMPLETED_PROGRAM = Finding.met("no completed work conditioning, work hardening or functional restoration program is documented")
 
 
 @evaluator(f"{T}.visit_quantity")
@@ -226,7 +244,7 @@ def visit_quantity(case: Case, p: Mapping[str, Any]) -> Finding:
     visits = request.visits
     if visits is None:
         return Finding.not_documented("the number of visits requested is not documented and does not follow from the unit, frequency and duration")
-    given = sum(t.count or 0 for t in case.prior(*p["same_or_similar_program"]) if t.status != "completed")
+    given = sum([t.count or 0 for t in _programs(case, p["same_or_similar_program"])[0] if t.status != "completed"])
     already = given + (request.ur_authorized_quantity or 0)
     allowance = p["odg_max_visits"]
     total = already + visits

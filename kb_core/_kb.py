@@ -194,7 +194,7 @@ def _walk(obj: Any, names: tuple[str, ...]) -> Any:
             return None
         if type(obj) is tuple:
             obj = tuple(getattr(item, name, None) for item in obj)
-        elif isinstance(obj, dict):
+        elif isinstance(obj, Mapping):  # a case's ``extra`` is a read-only MappingProxyType
             obj = obj.get(name)
         else:
             obj = getattr(obj, name, None)

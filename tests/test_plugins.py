@@ -272,3 +272,16 @@ def test_an_installed_plugin_that_cannot_be_imported_is_left_out(monkeypatch: py
     assert "work_conditioning" in kb.treatments
     with pytest.raises(kb_core.PluginError, match="plugin 'broken_plugin'"):
         load_first_party(strict=True)
+
+
+def test_hook_a_fact_under_extra_is_recorded_in_the_trace(tmp_path: Path) -> None:
+    """Third-party criteria may read facts kept under ``extra`` (a read-only mapping in the case)."""
+    text = GUIDELINE.replace("facts: [request.quantity]", "facts: [request.quantity, extra.pain_score, extra.missing]")
+
+    @evaluator("massage_demo.visits")
+    def with_extra(case: kb_core.Case, p: Mapping[str, Any]) -> Finding:
+        return visits(case, p)
+
+    kb = load_first_party(plugins=[("massage_demo", make_plugin(tmp_path, [with_extra], text=text))])
+    facts = kb.evaluate({**CASE, "extra": {"pain_score": 7}}).criteria[0].facts
+    assert facts["extra.pain_score"] == 7 and facts["extra.missing"] is None and facts["request.quantity"] == 8

@@ -17,7 +17,6 @@ import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import entry_points as _entry_points
 from operator import attrgetter
 from pathlib import Path
 from time import perf_counter
@@ -1137,7 +1136,7 @@ def load(
             skipped[culprit] = str(exc)
             continue
         kb.skipped_plugins = {**refused, **skipped}
-        known = {ep.name for ep in _entry_points(group=_plugins.ENTRY_POINT_GROUP)} | {name for name, _ in plugins}
+        known = {ep.name for ep in _plugins.entry_points(group=_plugins.ENTRY_POINT_GROUP)} | {name for name, _ in plugins}
         kb.unknown_disabled = tuple(sorted({name for name in disable if name not in known}))
         return kb
 

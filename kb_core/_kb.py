@@ -16,7 +16,6 @@ import os
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from time import perf_counter
@@ -27,6 +26,7 @@ import pluggy
 from kb_core import _cache, _plugins
 from kb_core._case import Case, checked_case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
+from kb_core._records import record
 from kb_core._schemas import case_list_paths
 from kb_core._yaml import data_files
 from kb_core._model import (
@@ -50,7 +50,7 @@ GUIDELINES_ENV = "MTUS_GUIDELINES"  # a directory of guideline files that replac
 ALLOW_SUPERSEDE_ENV = "MTUS_ALLOW_SUPERSEDE"  # comma-separated plugin names allowed to supersede under strict loading
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Step:
     """One criterion ready to run for one guideline version."""
 
@@ -914,7 +914,7 @@ def _decided_by_encoded_text(decision: Decision, results: tuple[CriterionResult,
     return decision is Decision.NON_CERTIFIED and any(r.decides and r.status is _NOT_MET and r.approvable is None for r in results)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Era:
     """The MTUS from 2017-12-01, as the shared data in common.yaml declares it (read once)."""
 

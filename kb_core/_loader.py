@@ -16,9 +16,6 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from kb_core._model import (
-    _Record,
-    _set_field,
-    record,
     Burden,
     Citation,
     Criterion,
@@ -30,6 +27,7 @@ from kb_core._model import (
     Treatment,
     Verification,
 )
+from kb_core._records import record
 from kb_core._schemas import case_fact_paths, schema, validate
 from kb_core._yaml import GUIDELINE_LIMITS, LocatedDict, check_document, line_of, parse_bytes
 from kb_core.errors import GraphError, GuidelineError
@@ -48,20 +46,15 @@ class Readable(Protocol):
 
 
 @record
-class GuidelineFile(_Record):
+class GuidelineFile:
     """One guideline file as read: who contributed it, where it is, and its exact bytes."""
 
     plugin: str
     path: str
     content: bytes
 
-    def __init__(self, plugin: str, path: str, content: bytes) -> None:
-        _set_field(self, "plugin", plugin)
-        _set_field(self, "path", path)
-        _set_field(self, "content", content)
 
-
-# A dataclass whose methods are written out below, not generated at import (see _model._Record).
+# A dataclass whose methods are written out below, not generated at import (see kb_core._records).
 @dataclass(init=False, repr=False, eq=False)
 class GuidelineSet:
     """Everything the guideline files declare, keyed by id."""

@@ -6,87 +6,25 @@ import datetime as dt
 import enum
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import FrozenInstanceError, dataclass, field, fields
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kb_core._records import record
 
 if TYPE_CHECKING:
     from kb_core._case import Case
-
-
-# ---------------------------------------------------------------- cheap immutable records
-
-
-_set_field = object.__setattr__  # how a record's __init__ sets a field (the class refuses assignment)
-_RecordType = TypeVar("_RecordType", bound=type)
-
-
-class _Record:
-    """Base of kb_core's immutable value classes that are made at start-up (the guideline
-    model, the receipt, evaluators, plugin records).
-
-    A frozen dataclass generates and compiles six methods when its module is imported, about
-    1 ms a class: a third of a cold start for the classes kb_core defines. A record is a
-    dataclass too (``dataclasses.fields``, ``replace``, ``asdict`` and ``is_dataclass`` work
-    on it), declared with :func:`record`, which generates nothing: each class writes its
-    ``__init__`` (setting fields with ``_set_field``), and comparison, hashing, ``repr``,
-    immutability (:class:`dataclasses.FrozenInstanceError`), copying and pickling come from
-    here, by field name, as a frozen dataclass does them. (Its ``__dataclass_params__.frozen``
-    reads False: the class itself refuses assignment.)
-    """
-
-    __slots__ = ()
-    # Set by record(): the field names, and a function giving the field values as a tuple.
-    _field_names: tuple[str, ...] = ()
-    _field_values: Callable[[Any], tuple[Any, ...]]
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._field_values(self) == other._field_values(other)  # type: ignore[attr-defined]
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._field_values(self))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._field_names, self._field_values(self)))
-        return f"{type(self).__qualname__}({shown})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), self._field_values(self)  # rebuilt with __init__: one call per object
-
-
-def record(cls: _RecordType) -> _RecordType:
-    """Declare ``cls`` (a :class:`_Record` subclass with annotated fields and its own
-    ``__init__``) a slotted dataclass, without generating any method."""
-    made: Any = dataclass(init=False, repr=False, eq=False, slots=True)(cls)
-    names = tuple(f.name for f in fields(made))
-    made._field_names = names
-    made._field_values = attrgetter(*names) if len(names) > 1 else (lambda value: tuple(getattr(value, n) for n in names))
-    return made  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- guideline model
 
 
 @record
-class Verification(_Record):
+class Verification:
     """How far an item has been checked: V, D, K or U (see the guideline schema)."""
 
     status: str
     note: str | None = None
     verified_by: str | None = None  # for V/D: the reference item or decision quote behind it
-
-    def __init__(self, status: str, note: str | None = None, verified_by: str | None = None) -> None:
-        _set_field(self, "status", status)
-        _set_field(self, "note", note)
-        _set_field(self, "verified_by", verified_by)
 
     @property
     def verified(self) -> bool:
@@ -94,7 +32,7 @@ class Verification(_Record):
 
 
 @record
-class SourceVersion(_Record):
+class SourceVersion:
     """One version of a source (e.g. the MTUS of 2009), the dates it is in force and its tier."""
 
     id: str
@@ -108,21 +46,6 @@ class SourceVersion(_Record):
     file: str
     line: int | None
 
-    def __init__(
-        self, id: str, source: str, label: str, tier: str, effective_from: dt.date | None, effective_until: dt.date | None,
-        pages_from: str | None, verification: Verification | None, file: str, line: int | None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "source", source)
-        _set_field(self, "label", label)
-        _set_field(self, "tier", tier)
-        _set_field(self, "effective_from", effective_from)
-        _set_field(self, "effective_until", effective_until)
-        _set_field(self, "pages_from", pages_from)
-        _set_field(self, "verification", verification)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
-
     def in_force(self, on: dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= on) and (
             self.effective_until is None or on <= self.effective_until
@@ -130,7 +53,7 @@ class SourceVersion(_Record):
 
 
 @record
-class Source(_Record):
+class Source:
     """A guideline source (e.g. the MTUS) and the ids of its versions."""
 
     id: str
@@ -139,16 +62,9 @@ class Source(_Record):
     reference: str | None
     versions: tuple[str, ...]
 
-    def __init__(self, id: str, title: str, tier: str, reference: str | None, versions: tuple[str, ...]) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "title", title)
-        _set_field(self, "tier", tier)
-        _set_field(self, "reference", reference)
-        _set_field(self, "versions", versions)
-
 
 @record
-class Citation(_Record):
+class Citation:
     """Where a statement comes from: source, section, pages, item."""
 
     source: str
@@ -157,22 +73,12 @@ class Citation(_Record):
     item: str | None = None
     sections_by_version: tuple[tuple[str, str], ...] = ()  # a later text's name for the section
 
-    def __init__(
-        self, source: str, section: str, pages: str | None = None, item: str | None = None,
-        sections_by_version: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        _set_field(self, "source", source)
-        _set_field(self, "section", section)
-        _set_field(self, "pages", pages)
-        _set_field(self, "item", item)
-        _set_field(self, "sections_by_version", sections_by_version)
-
     def section_for(self, version: str | None) -> str:
         return dict(self.sections_by_version).get(version or "", self.section)
 
 
 @record
-class Definition(_Record):
+class Definition:
     """A term the guidelines define (e.g. functional improvement), with its citation."""
 
     id: str
@@ -185,20 +91,6 @@ class Definition(_Record):
     file: str
     line: int | None
 
-    def __init__(
-        self, id: str, term: str, statement: str, citation: Citation, citations_by_date: tuple[tuple[dt.date, Citation], ...],
-        uses: tuple[str, ...], verification: Verification, file: str, line: int | None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "term", term)
-        _set_field(self, "statement", statement)
-        _set_field(self, "citation", citation)
-        _set_field(self, "citations_by_date", citations_by_date)
-        _set_field(self, "uses", uses)
-        _set_field(self, "verification", verification)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
-
     def citation_on(self, on: dt.date) -> Citation:
         chosen = self.citation
         for start, citation in self.citations_by_date:
@@ -208,7 +100,7 @@ class Definition(_Record):
 
 
 @record
-class ProgramGroup(_Record):
+class ProgramGroup:
     """Treatment kinds the guidelines treat as one program (e.g. for a prior trial)."""
 
     id: str
@@ -219,21 +111,9 @@ class ProgramGroup(_Record):
     file: str
     line: int | None
 
-    def __init__(
-        self, id: str, title: str, members: tuple[str, ...], citation: Citation, verification: Verification,
-        file: str, line: int | None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "title", title)
-        _set_field(self, "members", members)
-        _set_field(self, "citation", citation)
-        _set_field(self, "verification", verification)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
-
 
 @record
-class Parameter(_Record):
+class Parameter:
     """A number, list or table a criterion uses, with its unit, citation and per-version values."""
 
     id: str  # "<treatment>.<name>"
@@ -247,21 +127,6 @@ class Parameter(_Record):
     file: str
     line: int | None
 
-    def __init__(
-        self, id: str, name: str, value: Any, by_version: Mapping[str, Any], unit: str, citation: Citation,
-        verification: Verification, description: str | None, file: str, line: int | None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "name", name)
-        _set_field(self, "value", value)
-        _set_field(self, "by_version", by_version)
-        _set_field(self, "unit", unit)
-        _set_field(self, "citation", citation)
-        _set_field(self, "verification", verification)
-        _set_field(self, "description", description)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
-
     def value_for(self, version: str) -> Any:
         return self.by_version.get(version, self.value)
 
@@ -271,7 +136,7 @@ PURPOSES = ("initial", "continuation", "flare_up", "maintenance")
 
 
 @record
-class Burden(_Record):
+class Burden:
     """What a ``not_documented`` result of a criterion does, per request purpose.
 
     ``fails`` decides against the request (the requester carries the burden);
@@ -282,18 +147,13 @@ class Burden(_Record):
     by_purpose: Mapping[str, str] = field(default_factory=dict)
     basis: str | None = None
 
-    def __init__(self, default: str = "fails", by_purpose: Mapping[str, str] | None = None, basis: str | None = None) -> None:
-        _set_field(self, "default", default)
-        _set_field(self, "by_purpose", {} if by_purpose is None else by_purpose)  # a new dict, as field(default_factory=dict)
-        _set_field(self, "basis", basis)
-
     def effect(self, purpose: str | None) -> str:
         """The effect for a request of ``purpose`` (None: the purpose is not stated)."""
         return self.by_purpose.get(purpose, self.default) if purpose is not None else self.default
 
 
 @record
-class Criterion(_Record):
+class Criterion:
     """One criterion of a treatment as the guideline YAML declares it (the evaluator judges it)."""
 
     id: str  # "<treatment>.<key>", stable once released
@@ -314,33 +174,9 @@ class Criterion(_Record):
     line: int | None
     when_undocumented: Burden = field(default_factory=Burden)
 
-    def __init__(
-        self, id: str, treatment: str, title: str, statement: str, citation: Citation, applies_to: tuple[str, ...],
-        role: str, body_regions: tuple[str, ...], facts: tuple[str, ...], parameters: tuple[str, ...],
-        definitions: tuple[str, ...], depends_on: tuple[str, ...], documentation_needed: str,
-        verification: Verification, file: str, line: int | None, when_undocumented: Burden | None = None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "treatment", treatment)
-        _set_field(self, "title", title)
-        _set_field(self, "statement", statement)
-        _set_field(self, "citation", citation)
-        _set_field(self, "applies_to", applies_to)
-        _set_field(self, "role", role)
-        _set_field(self, "body_regions", body_regions)
-        _set_field(self, "facts", facts)
-        _set_field(self, "parameters", parameters)
-        _set_field(self, "definitions", definitions)
-        _set_field(self, "depends_on", depends_on)
-        _set_field(self, "documentation_needed", documentation_needed)
-        _set_field(self, "verification", verification)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
-        _set_field(self, "when_undocumented", Burden() if when_undocumented is None else when_undocumented)
-
 
 @record
-class Treatment(_Record):
+class Treatment:
     """A treatment: the kinds of request it answers, the versions governing it, its criteria."""
 
     id: str
@@ -352,21 +188,6 @@ class Treatment(_Record):
     parameters: tuple[str, ...]
     file: str
     line: int | None
-
-    def __init__(
-        self, id: str, title: str, requested_as: tuple[str, ...], governed_by: tuple[str, ...],
-        requires_prior_trial_of: tuple[str, ...], criteria: tuple[str, ...], parameters: tuple[str, ...],
-        file: str, line: int | None,
-    ) -> None:
-        _set_field(self, "id", id)
-        _set_field(self, "title", title)
-        _set_field(self, "requested_as", requested_as)
-        _set_field(self, "governed_by", governed_by)
-        _set_field(self, "requires_prior_trial_of", requires_prior_trial_of)
-        _set_field(self, "criteria", criteria)
-        _set_field(self, "parameters", parameters)
-        _set_field(self, "file", file)
-        _set_field(self, "line", line)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -461,15 +282,11 @@ EvaluatorFunc = Callable[["Case", Mapping[str, Any]], Finding]
 
 
 @record
-class Evaluator(_Record):
+class Evaluator:
     """A function judging one criterion, bound to its id by :func:`evaluator`."""
 
     criterion_id: str
     func: EvaluatorFunc
-
-    def __init__(self, criterion_id: str, func: EvaluatorFunc) -> None:
-        _set_field(self, "criterion_id", criterion_id)
-        _set_field(self, "func", func)
 
     def __call__(self, case: Case, params: Mapping[str, Any]) -> Finding:
         return self.func(case, params)
@@ -586,7 +403,7 @@ def _render_reason(lazy: Any, plugin: str | None) -> str:
 
 
 @record
-class Receipt(_Record):
+class Receipt:
     """What produced a determination: enough to reproduce it."""
 
     package_version: str
@@ -601,22 +418,8 @@ class Receipt(_Record):
     # digest stays the exact identity.
     knowledge_base_version: str | None = None
 
-    def __init__(
-        self, package_version: str, guideline_version: str | None, guideline_version_label: str | None,
-        version_chosen_by: str, knowledge_base_digest: str, plugins: Mapping[str, str],
-        supersessions: tuple[str, ...] = (), knowledge_base_version: str | None = None,
-    ) -> None:
-        _set_field(self, "package_version", package_version)
-        _set_field(self, "guideline_version", guideline_version)
-        _set_field(self, "guideline_version_label", guideline_version_label)
-        _set_field(self, "version_chosen_by", version_chosen_by)
-        _set_field(self, "knowledge_base_digest", knowledge_base_digest)
-        _set_field(self, "plugins", plugins)
-        _set_field(self, "supersessions", supersessions)
-        _set_field(self, "knowledge_base_version", knowledge_base_version)
 
-
-@dataclass(frozen=True, slots=True)
+@record
 class Determination:
     """The outcome for one request: the decision, every criterion result, and a receipt.
 

@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from kb_core import _defaults, hookspecs
-from kb_core._model import _Record, _set_field, record
+from kb_core._records import record
 from kb_core.errors import PluginError
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
@@ -240,7 +240,7 @@ def _dist_name_version(dist: Any) -> tuple[str, str]:
 
 
 @record
-class PluginRecord(_Record):
+class PluginRecord:
     """A registered plugin: its name, version, module and distribution."""
 
     name: str
@@ -248,13 +248,6 @@ class PluginRecord(_Record):
     module: str
     distribution: str | None
     first_party: bool = False  # shipped with mtus-kb: owns its treatments, name reserved
-
-    def __init__(self, name: str, version: str, module: str, distribution: str | None, first_party: bool = False) -> None:
-        _set_field(self, "name", name)
-        _set_field(self, "version", version)
-        _set_field(self, "module", module)
-        _set_field(self, "distribution", distribution)
-        _set_field(self, "first_party", first_party)
 
 
 def _canonical(dist_name: str) -> str:

@@ -88,7 +88,7 @@ def _metadata_headers(text: str) -> dict[str, str]:
     """Lower-cased header name -> first value, from the header block of a METADATA text
     (the body, after the first blank line, is not read)."""
     headers: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in text.partition("\n\n")[0].splitlines():  # (a METADATA file holds the README after them)
         if not line.strip():
             break  # the body (the long description) starts here
         key, colon, value = line.partition(":")
@@ -141,12 +141,12 @@ def _plain_search_path() -> bool:
 
 # One listing of a directory's distributions per modification time (importlib.metadata
 # keeps its listings the same way): installing or removing one changes the directory.
-_listings: dict[str, tuple[float, dict[str, list[str]]]] = {}
+_listings: dict[str, tuple[float, dict[str, list[InstalledDistribution]]]] = {}
 
 
-def _listing(entry: str) -> dict[str, list[str]]:
-    """Normalized name -> metadata directories of that name in ``entry``, in the order
-    found (grouped by name at the place of the first, as importlib.metadata groups them)."""
+def _listing(entry: str) -> dict[str, list[InstalledDistribution]]:
+    """Normalized name -> distributions of that name in ``entry``, in the order found
+    (grouped by name at the place of the first, as importlib.metadata groups them)."""
     try:
         mtime = os.stat(entry or ".").st_mtime
     except OSError:
@@ -154,7 +154,7 @@ def _listing(entry: str) -> dict[str, list[str]]:
     known = _listings.get(entry)
     if known is not None and known[0] == mtime:
         return known[1]
-    by_name: dict[str, list[str]] = {}
+    by_name: dict[str, list[InstalledDistribution]] = {}
     try:
         children = os.listdir(entry or ".")
     except OSError:
@@ -162,7 +162,8 @@ def _listing(entry: str) -> dict[str, list[str]]:
     for child in children:
         low = child.lower()
         if low.endswith((".dist-info", ".egg-info")):
-            by_name.setdefault(_normalized(low.rpartition(".")[0].partition("-")[0]), []).append(os.path.join(entry, child))
+            found = InstalledDistribution(os.path.join(entry, child))
+            by_name.setdefault(_normalized(low.rpartition(".")[0].partition("-")[0]), []).append(found)
     _listings[entry] = (mtime, by_name)
     return by_name
 
@@ -172,10 +173,10 @@ def distributions() -> list[InstalledDistribution]:
     seen: set[str] = set()
     found: list[InstalledDistribution] = []
     for entry in sys.path:
-        for name, paths in _listing(entry).items():
+        for name, dists in _listing(entry).items():
             if name not in seen:
                 seen.add(name)
-                found.append(InstalledDistribution(paths[0]))
+                found.append(dists[0])
     return found
 
 
@@ -190,9 +191,9 @@ def find_distribution(name: str) -> InstalledDistribution | Any | None:
             return None
     wanted = _normalized(name)
     for entry in sys.path:
-        paths = _listing(entry).get(wanted)
-        if paths:
-            return InstalledDistribution(paths[0])
+        dists = _listing(entry).get(wanted)
+        if dists:
+            return dists[0]
     return None
 
 

@@ -1145,8 +1145,6 @@ def _load_once(
     disable: Iterable[str], plugins: Iterable[tuple[str, object]], entry_points: bool,
     refused: dict[str, str] | None = None, strict: bool = False, directory: str | Path | None = None,
 ) -> KnowledgeBase:
-    from kb_core.graph import build_graph
-
     manager, records = _plugins.build_manager(disable, plugins, entry_points, refused, strict)
     timeout = _plugins.load_timeout()
     files: list[tuple[str, Any]] = []
@@ -1168,6 +1166,8 @@ def _load_once(
     guidelines = _cache.read(key) if key else None
     graph = None
     if guidelines is None:
+        from kb_core.graph import build_graph  # only to check a set not read from the cache
+
         try:
             guidelines = load_guidelines(files)
             graph = build_graph(guidelines)  # its checks pass before anything is cached

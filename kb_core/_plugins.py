@@ -51,11 +51,12 @@ def package_version() -> str:
 class InstalledDistribution:
     """What kb_core reads of an installed distribution: name, version and files."""
 
-    __slots__ = ("_path", "_headers")
+    __slots__ = ("_path", "_headers", "_entry_points")
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._headers: dict[str, str] | None = None
+        self._entry_points: str | None = None
 
     def read_text(self, filename: str) -> str | None:
         try:
@@ -206,7 +207,9 @@ def entry_points(group: str) -> list[InstalledEntryPoint] | Any:
         return metadata_entry_points(group=group)
     found = []
     for dist in distributions():
-        text = dist.read_text("entry_points.txt")
+        if dist._entry_points is None:  # read once per listing, as METADATA
+            dist._entry_points = dist.read_text("entry_points.txt") or ""
+        text = dist._entry_points
         if text:
             found += [InstalledEntryPoint(name, value, group, dist) for name, value in _entry_point_lines(text, group)]
     return found

@@ -263,5 +263,8 @@ def test_a_warm_cold_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, capture_output=True)  # builds the cache
     loaded = set(subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path, capture_output=True, text=True).stdout.split())
     assert "kb_plugins.work_conditioning" in loaded
-    needless = {"importlib.metadata", "importlib.resources", "email", "zipfile", "tempfile", "textwrap", "difflib", "yaml", "jsonschema", "networkx", "threading", "packaging"}
+    needless = {
+        "importlib.metadata", "importlib.resources", "email", "zipfile", "tempfile", "textwrap", "difflib", "yaml",
+        "jsonschema", "networkx", "threading", "packaging", "kb_core._render", "kb_core.graph",
+    }
     assert loaded & needless == set()

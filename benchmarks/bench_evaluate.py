@@ -218,12 +218,14 @@ def wheel_environment(where: Path) -> Path:
 def start_up(python: Path, runs: int, label: str = "") -> list[tuple[str, float, float, str]]:
     """Bare start, cold load and ``mtus evaluate`` of the seed example, in the environment of
     ``python``, with the guideline cache in a directory of this run's own."""
+    mtus = python.with_name("mtus.exe" if sys.platform == "win32" else "mtus")
+    commands = [
+        [str(python), "-c", "pass"],
+        [str(python), "-c", "import kb_core; kb_core.load()"],
+        [str(mtus), "evaluate", str(ROOT / "examples" / "seed-work-conditioning.yaml")],
+    ]
     with tempfile.TemporaryDirectory(prefix="mtus-kb-bench-cache-") as cache:
-        env = {**_process_env(), "MTUS_KB_CACHE_DIR": cache}
-        bare = wall_ms([str(python), "-c", "pass"], runs, env)
-        start = wall_ms([str(python), "-c", "import kb_core; kb_core.load()"], runs, env)
-        mtus = python.with_name("mtus.exe" if sys.platform == "win32" else "mtus")
-        cli = wall_ms([str(mtus), "evaluate", str(ROOT / "examples" / "seed-work-conditioning.yaml")], runs, env)
+        bare, start, cli = wall_ms_each(commands, runs, {**_process_env(), "MTUS_KB_CACHE_DIR": cache})
     return [
         (f"bare interpreter start{label}", bare, 1.0, "ms"),
         (f"cold import kb_core; kb_core.load(){label}", start, start / bare, "ms"),
@@ -231,19 +233,21 @@ def start_up(python: Path, runs: int, label: str = "") -> list[tuple[str, float,
     ]
 
 
-def wall_ms(argv: list[str], runs: int, env: Mapping[str, str] | None = None) -> float:
-    """Wall time of a fresh process, in ms: the least disturbed of ``runs`` (as for the
-    per-call figures), after one warm-up run: the OS file cache, byte code and the
-    guideline cache are warm, as they are for a reviewer's second run."""
-    env = env or _process_env()
+def wall_ms_each(commands: list[list[str]], runs: int, env: Mapping[str, str]) -> list[float]:
+    """Wall time of a fresh process of each command, in ms: the least disturbed of ``runs``
+    (as for the per-call figures), after one warm-up run each (the OS file cache, byte code
+    and the guideline cache are warm, as for a reviewer's second run). The commands take
+    turns, so a ratio between them compares runs made under the same load."""
     elsewhere = tempfile.gettempdir()  # not the source tree: python -c would import from it first
-    subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
+    for argv in commands:
         subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
-        times.append((time.perf_counter() - started) * 1e3)
-    return min(times)
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for argv, taken in zip(commands, times):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True, env=env, cwd=elsewhere)
+            taken.append((time.perf_counter() - started) * 1e3)
+    return [min(taken) for taken in times]
 
 
 def _criteria(det: Any) -> Any:
@@ -262,7 +266,7 @@ def work_conditioning_paths() -> list[Path]:
 
 def measure(short: bool, start_only: bool = False, wheel: bool = False) -> tuple[list[tuple[str, float, float, str]], dict[str, Any]]:
     """Rows of (figure, absolute, ratio, unit) and some context."""
-    runs = 3 if short else 9
+    runs = 3 if short else 21  # fresh processes vary more than calls do: more runs find a quiet one
     rows: list[tuple[str, float, float, str]] = []
     context: dict[str, Any] = {"cases": 0, "reference_agrees": 0, "python": sys.version.split()[0]}
     if not start_only:

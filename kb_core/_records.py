@@ -16,9 +16,9 @@ assignment). ``InitVar`` and ``kw_only`` fields are not supported (none is used)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, FrozenInstanceError, Field, dataclass, fields
+from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 _set_field = object.__setattr__  # how __init__ sets a field: the class refuses assignment
 _RecordType = TypeVar("_RecordType", bound=type)
@@ -95,11 +95,12 @@ class _InitSignature:
     def __get__(self, instance: Any, owner: type) -> Any:
         import inspect
 
-        init = owner.__init__ if "__init__" in owner.__dict__ else _generate_init(owner)
+        init = owner.__dict__["__init__"] if "__init__" in owner.__dict__ else _generate_init(owner)
         signature = inspect.signature(init)
         return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))  # type checkers: a frozen dataclass
 def record(cls: _RecordType) -> _RecordType:
     """Declare ``cls`` (annotated fields, as for a dataclass) a frozen, slotted dataclass,
     generating no method now. Written where ``@dataclass(frozen=True, slots=True)`` was."""
@@ -107,7 +108,8 @@ def record(cls: _RecordType) -> _RecordType:
         # Made again with Record among its bases, as dataclass(slots=True) makes a class again.
         body = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
         body["__qualname__"] = cls.__qualname__
-        cls = type(cls)(cls.__name__, (*(b for b in cls.__bases__ if b is not object), Record), body)
+        metaclass: Any = type(cls)
+        cls = metaclass(cls.__name__, (*(b for b in cls.__bases__ if b is not object), Record), body)
     undocumented = cls.__doc__ is None
     if undocumented:
         cls.__doc__ = " "  # not empty: dataclass would build one with inspect.signature (slow); made below

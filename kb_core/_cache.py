@@ -3,9 +3,10 @@
 The cache holds what :func:`kb_core._loader.load_guidelines` returned for files that also
 passed the graph checks. It is keyed by a sha256 over everything that result depends on:
 each guideline file's plugin, shown path and bytes, every plugin's version (kb_core's among
-them), the Python version and kb_core's own source and schemas. Any change gives a new
-key, so a stale entry is never used; an entry that cannot be read (corrupt, truncated, from
-an incompatible build) is ignored and rewritten. Only files owned by this user, in a
+them), the Python version and kb_core's own source files and schemas (by name, size and
+modification time: what Python itself trusts to reuse their byte code). Any change gives a
+new key, so a stale entry is never used; an entry that cannot be read (corrupt, truncated,
+from an incompatible build) is ignored and rewritten. Only files owned by this user, in a
 directory no one else may write, are read (a pickle must come from a trusted place).
 
 Location: ``$MTUS_KB_CACHE_DIR``, else the user cache directory (``$XDG_CACHE_HOME`` or
@@ -22,7 +23,6 @@ import os
 import pickle
 import sys
 from collections.abc import Iterable, Mapping
-from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,7 +30,8 @@ from typing import Any
 from kb_core._loader import GuidelineSet
 
 CACHE_ENV = "MTUS_KB_CACHE_DIR"
-_FORMAT = b"mtus-kb guideline cache 1"
+_FORMAT = b"mtus-kb guideline cache 2"
+_CORE = os.path.dirname(os.path.abspath(__file__))  # kb_core's directory, wherever it is installed
 
 
 def cache_dir() -> Path | None:
@@ -54,15 +55,16 @@ def cache_key(contents: Iterable[tuple[str, str, bytes]], plugin_versions: Mappi
     h.update(f"\0{sys.version}\0".encode())
     for name, version in sorted(plugin_versions.items()):
         h.update(f"plugin\0{name}\0{version}\0".encode())
-    # All of kb_core's source and schemas (about 1 ms): whatever module a change to the
-    # loader touches, an edited source tree never meets a stale entry.
-    core = files("kb_core")
-    sources = [item for item in core.iterdir() if item.name.endswith(".py")]
-    sources += [item for item in core.joinpath("schemas").iterdir() if item.name.endswith(".json")]
-    for item in sorted(sources, key=lambda i: i.name):
-        data = item.read_bytes()
-        h.update(f"{item.name}\0{len(data)}\0".encode())
-        h.update(data)
+    # All of kb_core's source and schemas: whatever module a change to the loader touches,
+    # an edited source tree never meets a stale entry. Their size and modification time
+    # (ns) are what Python checks before it reuses a module's byte code, so a change that
+    # slipped past them would leave the code itself stale too; reading and hashing their
+    # 350 kB took longer than the rest of the key.
+    for folder, suffix in ((_CORE, ".py"), (os.path.join(_CORE, "schemas"), ".json")):
+        with os.scandir(folder) as entries:
+            stats = sorted((entry.name, entry.stat()) for entry in entries if entry.name.endswith(suffix))
+        for name, info in stats:
+            h.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for plugin, path, data in contents:
         h.update(f"{plugin}\0{path}\0{len(data)}\0".encode())
         h.update(data)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from kb_core._records import record
 from kb_core._schemas import validate
 from kb_core._yaml import CASE_LIMITS, check_document, line_of, read_document
 from kb_core.errors import CaseError
@@ -20,7 +21,7 @@ from kb_core.errors import CaseError
 Date = dt.date
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dates:
     injury: Date | None = None
     request: Date | None = None
@@ -35,7 +36,7 @@ class Dates:
         return chosen
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Worker:
     job_title: str | None = None
     physical_demand_level: str | None = None
@@ -43,7 +44,7 @@ class Worker:
     returned_to_work: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnosis:
     description: str
     body_region: str | None = None
@@ -51,7 +52,7 @@ class Diagnosis:
     category: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PostSurgical:
     surgery: str | None = None
     procedure: str | None = None
@@ -59,7 +60,7 @@ class PostSurgical:
     surgery_certified: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddOn:
     """An item bundled into the request line, judged in its own right."""
 
@@ -67,7 +68,7 @@ class AddOn:
     kind: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Device:
     """What an electrotherapy request asks for (see ``request.device`` in the case schema)."""
 
@@ -81,7 +82,7 @@ class Device:
     large_area_justified: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeviceTrial:
     """A home stimulator trial already done, with its outcome."""
 
@@ -94,7 +95,7 @@ class DeviceTrial:
     ongoing_treatment_documented: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Program:
     """Admission evaluation and progress of a functional restoration program."""
 
@@ -110,7 +111,7 @@ class Program:
     residential: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Request:
     treatment: str
     body_regions: tuple[str, ...] = ()
@@ -191,7 +192,7 @@ class Request:
         return self.frequency_per_week
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PriorTreatment:
     treatment: str
     body_regions: tuple[str, ...] = ()
@@ -209,7 +210,7 @@ class PriorTreatment:
     approved_count: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConcurrentTreatment:
     """Another therapy for the same injury: requested, authorized but not started, or ongoing."""
 
@@ -219,7 +220,7 @@ class ConcurrentTreatment:
     count: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Findings:
     musculoskeletal_condition: bool | None = None
     functional_limitations_preclude_job: bool | None = None
@@ -250,7 +251,7 @@ class Findings:
     reduced_weight_bearing_indicated: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Expected:
     decision: str | None = None
     approved_quantity: int | None = None
@@ -264,7 +265,7 @@ class Expected:
     criterion_status: tuple[tuple[str, str], ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Case:
     """A treatment request with its documented facts. Build one with :func:`parse_case`."""
 

@@ -7,11 +7,11 @@ kinds) and the default rule that folds criterion results into a decision.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from importlib.resources import files
 from typing import Any
 
 from kb_core._case import Case
 from kb_core._model import CriterionResult, Decision, Status
+from kb_core._resources import files
 from kb_core.hookspecs import hookimpl
 
 _FAILING = frozenset({Status.NOT_MET, Status.NOT_DOCUMENTED})

@@ -16,8 +16,6 @@ import os
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from importlib.metadata import entry_points as _entry_points
 from operator import attrgetter
 from pathlib import Path
 from time import perf_counter
@@ -28,6 +26,7 @@ import pluggy
 from kb_core import _cache, _plugins
 from kb_core._case import Case, checked_case, load_case, parse_case
 from kb_core._loader import RELATION_PARAMETERS, GuidelineSet, display_path, load_guidelines
+from kb_core._records import record
 from kb_core._schemas import case_list_paths
 from kb_core._yaml import data_files
 from kb_core._model import (
@@ -51,7 +50,7 @@ GUIDELINES_ENV = "MTUS_GUIDELINES"  # a directory of guideline files that replac
 ALLOW_SUPERSEDE_ENV = "MTUS_ALLOW_SUPERSEDE"  # comma-separated plugin names allowed to supersede under strict loading
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Step:
     """One criterion ready to run for one guideline version."""
 
@@ -1007,7 +1006,7 @@ def _decided_by_encoded_text(decision: Decision, results: tuple[CriterionResult,
     return decision is Decision.NON_CERTIFIED and any(r.decides and r.status is _NOT_MET and r.approvable is None for r in results)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Era:
     """The MTUS from 2017-12-01, as the shared data in common.yaml declares it (read once)."""
 
@@ -1229,7 +1228,7 @@ def load(
             skipped[culprit] = str(exc)
             continue
         kb.skipped_plugins = {**refused, **skipped}
-        known = {ep.name for ep in _entry_points(group=_plugins.ENTRY_POINT_GROUP)} | {name for name, _ in plugins}
+        known = {ep.name for ep in _plugins.entry_points(group=_plugins.ENTRY_POINT_GROUP)} | {name for name, _ in plugins}
         kb.unknown_disabled = tuple(sorted({name for name in disable if name not in known}))
         return kb
 
@@ -1238,8 +1237,6 @@ def _load_once(
     disable: Iterable[str], plugins: Iterable[tuple[str, object]], entry_points: bool,
     refused: dict[str, str] | None = None, strict: bool = False, directory: str | Path | None = None,
 ) -> KnowledgeBase:
-    from kb_core.graph import build_graph
-
     manager, records = _plugins.build_manager(disable, plugins, entry_points, refused, strict)
     timeout = _plugins.load_timeout()
     files: list[tuple[str, Any]] = []
@@ -1261,6 +1258,8 @@ def _load_once(
     guidelines = _cache.read(key) if key else None
     graph = None
     if guidelines is None:
+        from kb_core.graph import build_graph  # only to check a set not read from the cache
+
         try:
             guidelines = load_guidelines(files)
             graph = build_graph(guidelines)  # its checks pass before anything is cached

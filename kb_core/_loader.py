@@ -8,9 +8,9 @@ or a reference to something no file declares, is an error at the line of the ref
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from kb_core._model import (
     Treatment,
     Verification,
 )
+from kb_core._records import record
 from kb_core._schemas import case_fact_paths, schema, validate
 from kb_core._yaml import GUIDELINE_LIMITS, LocatedDict, check_document, line_of, parse_bytes
 from kb_core.errors import GraphError, GuidelineError
@@ -44,7 +45,7 @@ class Readable(Protocol):
     def read_bytes(self) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GuidelineFile:
     """One guideline file as read: who contributed it, where it is, and its exact bytes."""
 
@@ -53,7 +54,8 @@ class GuidelineFile:
     content: bytes
 
 
-@dataclass
+# A dataclass whose methods are written out below, not generated at import (see kb_core._records).
+@dataclass(init=False, repr=False, eq=False)
 class GuidelineSet:
     """Everything the guideline files declare, keyed by id."""
 
@@ -78,6 +80,48 @@ class GuidelineSet:
     treatment_plugin: dict[str, str] = field(default_factory=dict)
     # treatment id -> the treatments it explicitly supersedes (``supersedes:`` in its YAML)
     supersedes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __init__(
+        self, files: list[GuidelineFile] | None = None, sources: dict[str, Source] | None = None,
+        versions: dict[str, SourceVersion] | None = None, definitions: dict[str, Definition] | None = None,
+        treatment_kinds: dict[str, str] | None = None, program_groups: dict[str, ProgramGroup] | None = None,
+        treatments: dict[str, Treatment] | None = None, criteria: dict[str, Criterion] | None = None,
+        parameters: dict[str, Parameter] | None = None, declared_at: dict[tuple[str, str], tuple[str, int | None]] | None = None,
+        references: list[tuple[str, int | None, str, str, str]] | None = None, criterion_plugin: dict[str, str] | None = None,
+        kb_version: str | None = None, treatment_plugin: dict[str, str] | None = None,
+        supersedes: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        # None: a new, empty container, as the fields' default factories give
+        self.files = [] if files is None else files
+        self.sources = {} if sources is None else sources
+        self.versions = {} if versions is None else versions
+        self.definitions = {} if definitions is None else definitions
+        self.treatment_kinds = {} if treatment_kinds is None else treatment_kinds
+        self.program_groups = {} if program_groups is None else program_groups
+        self.treatments = {} if treatments is None else treatments
+        self.criteria = {} if criteria is None else criteria
+        self.parameters = {} if parameters is None else parameters
+        self.declared_at = {} if declared_at is None else declared_at
+        self.references = [] if references is None else references
+        self.criterion_plugin = {} if criterion_plugin is None else criterion_plugin
+        self.kb_version = kb_version
+        self.treatment_plugin = {} if treatment_plugin is None else treatment_plugin
+        self.supersedes = {} if supersedes is None else supersedes
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return _guideline_set_fields(self) == _guideline_set_fields(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _GUIDELINE_SET_FIELDS)
+        return f"{type(self).__qualname__}({shown})"
+
+
+_GUIDELINE_SET_FIELDS = tuple(GuidelineSet.__dataclass_fields__)
+_guideline_set_fields = attrgetter(*_GUIDELINE_SET_FIELDS)
 
 
 def _date(text: str | None, path: str, line: int | None, where: str) -> dt.date | None:
@@ -354,6 +398,8 @@ def _check_references(into: GuidelineSet) -> None:
     for path, line, where, kind, target in into.references:
         if target not in known[kind]:
             choices = sorted(known[kind])
+            import difflib  # only to word the error
+
             near = difflib.get_close_matches(target, choices, n=3, cutoff=0.75)
             raise GraphError(
                 f"{kind} '{target}' is not declared in any guideline file",

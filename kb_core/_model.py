@@ -6,8 +6,10 @@ import datetime as dt
 import enum
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kb_core._records import record
 
 if TYPE_CHECKING:
     from kb_core._case import Case
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------- guideline model
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verification:
     """How far an item has been checked: V, D, K or U (see the guideline schema)."""
 
@@ -29,8 +31,10 @@ class Verification:
         return self.status in ("V", "D")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourceVersion:
+    """One version of a source (e.g. the MTUS of 2009), the dates it is in force and its tier."""
+
     id: str
     source: str
     label: str
@@ -48,8 +52,10 @@ class SourceVersion:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Source:
+    """A guideline source (e.g. the MTUS) and the ids of its versions."""
+
     id: str
     title: str
     tier: str
@@ -57,8 +63,10 @@ class Source:
     versions: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Citation:
+    """Where a statement comes from: source, section, pages, item."""
+
     source: str
     section: str
     pages: str | None = None
@@ -69,8 +77,10 @@ class Citation:
         return dict(self.sections_by_version).get(version or "", self.section)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Definition:
+    """A term the guidelines define (e.g. functional improvement), with its citation."""
+
     id: str
     term: str
     statement: str
@@ -89,8 +99,10 @@ class Definition:
         return chosen
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProgramGroup:
+    """Treatment kinds the guidelines treat as one program (e.g. for a prior trial)."""
+
     id: str
     title: str
     members: tuple[str, ...]
@@ -100,8 +112,10 @@ class ProgramGroup:
     line: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Parameter:
+    """A number, list or table a criterion uses, with its unit, citation and per-version values."""
+
     id: str  # "<treatment>.<name>"
     name: str
     value: Any
@@ -121,7 +135,7 @@ BURDEN_EFFECTS = ("fails", "note_only", "presumed")
 PURPOSES = ("initial", "continuation", "flare_up", "maintenance")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Burden:
     """What a ``not_documented`` result of a criterion does, per request purpose.
 
@@ -138,8 +152,10 @@ class Burden:
         return self.by_purpose.get(purpose, self.default) if purpose is not None else self.default
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Criterion:
+    """One criterion of a treatment as the guideline YAML declares it (the evaluator judges it)."""
+
     id: str  # "<treatment>.<key>", stable once released
     treatment: str
     title: str
@@ -159,8 +175,10 @@ class Criterion:
     when_undocumented: Burden = field(default_factory=Burden)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Treatment:
+    """A treatment: the kinds of request it answers, the versions governing it, its criteria."""
+
     id: str
     title: str
     requested_as: tuple[str, ...]
@@ -263,7 +281,7 @@ class Finding(NamedTuple):
 EvaluatorFunc = Callable[["Case", Mapping[str, Any]], Finding]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Evaluator:
     """A function judging one criterion, bound to its id by :func:`evaluator`."""
 
@@ -384,7 +402,7 @@ def _render_reason(lazy: Any, plugin: str | None) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Receipt:
     """What produced a determination: enough to reproduce it."""
 
@@ -401,7 +419,7 @@ class Receipt:
     knowledge_base_version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Determination:
     """The outcome for one request: the decision, every criterion result, and a receipt.
 

@@ -7,17 +7,18 @@ plugin that caused it.
 from __future__ import annotations
 
 import os
-import threading
+import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import entry_points
-from importlib.metadata import version as dist_version
+from functools import cache, reduce
+from importlib import import_module
+from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 import pluggy
 
 from kb_core import _defaults, hookspecs
+from kb_core._records import record
 from kb_core.errors import PluginError
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
@@ -30,10 +31,204 @@ DEFAULT_LOAD_TIMEOUT = 20.0
 
 @cache
 def package_version() -> str:
+    dist = find_distribution(CORE_DISTRIBUTION)
+    version = dist.version if dist is not None else None
+    return version if version is not None else "0+unknown"  # a source tree without an install
+
+
+# ---------------------------------------------------------------- installed distributions
+#
+# importlib.metadata finds entry points well but costs a cold start ~15-25 ms: importing it
+# pulls in the email package (to parse every METADATA file) and more. Below is the same
+# search, as importlib.metadata (3.11-3.13) makes it over plain directories: each sys.path
+# entry in order; in it, every ``*.dist-info`` / ``*.egg-info``, named by the part of its
+# file name before the first "-" and normalized as PEP 503 (plus "-" as "_"); the first
+# distribution of a name wins. Where the search could differ (a zip or .egg on sys.path, a
+# meta path finder of its own), importlib.metadata itself is asked. tests/test_fast_start.py
+# holds both to the same answers.
+
+
+class InstalledDistribution:
+    """What kb_core reads of an installed distribution: name, version and files."""
+
+    __slots__ = ("_path", "_headers", "_entry_points")
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._headers: dict[str, str] | None = None
+        self._entry_points: str | None = None
+
+    def read_text(self, filename: str) -> str | None:
+        try:
+            with open(os.path.join(self._path, filename), encoding="utf-8") as handle:
+                return handle.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+            return None
+
+    def _header(self, key: str) -> str | None:
+        """The first ``key:`` header of METADATA (PKG-INFO for an egg-info), as the email
+        parser importlib.metadata uses reads it."""
+        if self._headers is None:
+            text = self.read_text("METADATA") or self.read_text("PKG-INFO") or ""
+            self._headers = _metadata_headers(text)
+        return self._headers.get(key.lower())
+
+    @property
+    def name(self) -> str | None:
+        return self._header("Name")
+
+    @property
+    def version(self) -> str | None:
+        return self._header("Version")
+
+    def __repr__(self) -> str:
+        return f"InstalledDistribution({self._path!r})"
+
+
+def _metadata_headers(text: str) -> dict[str, str]:
+    """Lower-cased header name -> first value, from the header block of a METADATA text
+    (the body, after the first blank line, is not read)."""
+    headers: dict[str, str] = {}
+    for line in text.partition("\n\n")[0].splitlines():  # (a METADATA file holds the README after them)
+        if not line.strip():
+            break  # the body (the long description) starts here
+        key, colon, value = line.partition(":")
+        if colon and line[0] not in " \t":  # (a folded continuation line: Name and Version have none)
+            headers.setdefault(key.strip().lower(), value.strip())
+    return headers
+
+
+class InstalledEntryPoint:
+    """An entry point of an installed distribution: ``name = value`` under ``[group]``."""
+
+    __slots__ = ("name", "value", "group", "dist")
+    # The syntax importlib.metadata accepts: module, optional ":attr.attr", optional extras.
+    pattern = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+
+    def __init__(self, name: str, value: str, group: str, dist: InstalledDistribution | None = None) -> None:
+        self.name, self.value, self.group, self.dist = name, value, group, dist
+
+    def load(self) -> Any:
+        """The module, or the object the value names in it (as ``EntryPoint.load``)."""
+        match = self.pattern.match(self.value)
+        if match is None:
+            raise ValueError(f"entry point value {self.value!r} is not 'module' or 'module:attribute'")
+        module = import_module(match.group("module"))
+        return reduce(getattr, filter(None, (match.group("attr") or "").split(".")), module)
+
+    def __repr__(self) -> str:
+        return f"InstalledEntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+
+
+def _plain_search_path() -> bool:
+    """True when distributions are found only by the standard path finder over plain
+    directories: then :func:`distributions` answers as importlib.metadata does."""
+    from importlib.machinery import PathFinder
+
+    for finder in sys.meta_path:
+        if finder is not PathFinder and getattr(finder, "find_distributions", None) is not None:
+            return False
+    for entry in sys.path:
+        if not isinstance(entry, str) or entry.lower().endswith(".egg"):
+            return False
+        if not os.path.isdir(entry or ".") and os.path.exists(entry):
+            return False  # a zip file: importlib.metadata reads inside it
+    return True
+
+
+# One listing of a directory's distributions per modification time (importlib.metadata
+# keeps its listings the same way): installing or removing one changes the directory.
+_listings: dict[str, tuple[float, dict[str, list[InstalledDistribution]]]] = {}
+
+
+def _listing(entry: str) -> dict[str, list[InstalledDistribution]]:
+    """Normalized name -> distributions of that name in ``entry``, in the order found
+    (grouped by name at the place of the first, as importlib.metadata groups them)."""
     try:
-        return dist_version("mtus-kb")
-    except Exception:  # running from a source tree without an install
-        return "0+unknown"
+        mtime = os.stat(entry or ".").st_mtime
+    except OSError:
+        return {}
+    known = _listings.get(entry)
+    if known is not None and known[0] == mtime:
+        return known[1]
+    by_name: dict[str, list[InstalledDistribution]] = {}
+    try:
+        children = os.listdir(entry or ".")
+    except OSError:
+        children = []
+    for child in children:
+        low = child.lower()
+        if low.endswith((".dist-info", ".egg-info")):
+            found = InstalledDistribution(os.path.join(entry, child))
+            by_name.setdefault(_normalized(low.rpartition(".")[0].partition("-")[0]), []).append(found)
+    _listings[entry] = (mtime, by_name)
+    return by_name
+
+
+def distributions() -> list[InstalledDistribution]:
+    """The installed distributions, first of each name, in sys.path order."""
+    seen: set[str] = set()
+    found: list[InstalledDistribution] = []
+    for entry in sys.path:
+        for name, dists in _listing(entry).items():
+            if name not in seen:
+                seen.add(name)
+                found.append(dists[0])
+    return found
+
+
+def find_distribution(name: str) -> InstalledDistribution | Any | None:
+    """The installed distribution ``name`` (as ``importlib.metadata.distribution``), or None."""
+    if not _plain_search_path():
+        from importlib import metadata
+
+        try:
+            return metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            return None
+    wanted = _normalized(name)
+    for entry in sys.path:
+        dists = _listing(entry).get(wanted)
+        if dists:
+            return dists[0]
+    return None
+
+
+def entry_points(group: str) -> list[InstalledEntryPoint] | Any:
+    """The entry points of ``group`` of every installed distribution (as
+    ``importlib.metadata.entry_points(group=group)``)."""
+    if not _plain_search_path():
+        from importlib.metadata import entry_points as metadata_entry_points
+
+        return metadata_entry_points(group=group)
+    found = []
+    for dist in distributions():
+        if dist._entry_points is None:  # read once per listing, as METADATA
+            dist._entry_points = dist.read_text("entry_points.txt") or ""
+        text = dist._entry_points
+        if text:
+            found += [InstalledEntryPoint(name, value, group, dist) for name, value in _entry_point_lines(text, group)]
+    return found
+
+
+def _entry_point_lines(text: str, group: str) -> Iterable[tuple[str, str]]:
+    """``(name, value)`` of each entry under ``[group]`` in an entry_points.txt, read as
+    importlib.metadata reads it (stripped lines; ``#`` comments; the first ``=`` splits)."""
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+            continue
+        if section == group:
+            name, _, value = line.partition("=")
+            yield name.strip(), value.strip()
 
 
 _dist_metadata: dict[int, tuple[Any, str, str]] = {}
@@ -48,8 +243,10 @@ def _dist_name_version(dist: Any) -> tuple[str, str]:
     return entry[1], entry[2]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PluginRecord:
+    """A registered plugin: its name, version, module and distribution."""
+
     name: str
     version: str
     module: str
@@ -105,6 +302,8 @@ def run_bounded(func: Callable[[], Any], timeout: float | None, plugin: str, wha
         # errors are still reported as below.
         target()
     else:
+        import threading  # third-party plugins only
+
         worker = threading.Thread(target=target, name=f"mtus-load-{plugin}", daemon=True)
         worker.start()
         worker.join(timeout)
@@ -123,6 +322,30 @@ def describe(value: object, limit: int = 300) -> str:
     except BaseException:  # noqa: BLE001
         text = f"<unprintable {type(value).__name__}>"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, finding the hooks of a module plugin faster.
+
+    pluggy looks at every attribute of a plugin with ``inspect.getattr_static`` (~5 µs
+    each, ~400 attributes over the first-party plugins). A module's attributes are its
+    ``__dict__``: a plain function there is read directly, as pluggy would read it;
+    anything else that pluggy could bind (a staticmethod, classmethod or bound method)
+    or any other kind of plugin goes to pluggy's own lookup.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if type(plugin) is ModuleType:
+            value = plugin.__dict__.get(name, _ABSENT)
+            if type(value) is FunctionType:
+                opts = getattr(value, self.project_name + "_impl", None)
+                return opts if isinstance(opts, dict) else None
+            if value is not _ABSENT and not isinstance(value, (staticmethod, classmethod, MethodType)):
+                return None  # not a function: pluggy skips it too
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+_ABSENT = object()
 
 
 def disabled_from_env() -> frozenset[str]:
@@ -146,7 +369,7 @@ def build_manager(
     first_party = first_party_plugins()
     timeout = load_timeout()
     blocked = set(disable) | disabled_from_env()
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm = _PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     records: dict[str, PluginRecord] = {}
 

@@ -10,7 +10,6 @@ import json
 import keyword
 import math
 import re
-import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -388,6 +387,8 @@ _LABEL = {
 
 
 def _wrap(label: str, text: str, indent: int = 21) -> str:
+    import textwrap  # text output only: not paid for by a cold load
+
     return textwrap.fill(text, width=100, initial_indent=" " * indent + label, subsequent_indent=" " * (indent + len(label)))
 
 
@@ -398,6 +399,8 @@ def deciding_criteria_line(det: Determination) -> str:
     """``Deciding criteria: a, b`` (``none`` when empty): exactly ``det.deciding_criteria``, in order,
     wrapped at width 100 between ids only."""
     ids = ", ".join(det.deciding_criteria) or "none"
+    import textwrap
+
     return textwrap.fill(
         DECIDING_CRITERIA_LABEL + ids, width=100, subsequent_indent=" " * len(DECIDING_CRITERIA_LABEL),
         break_long_words=False, break_on_hyphens=False,
@@ -406,6 +409,8 @@ def deciding_criteria_line(det: Determination) -> str:
 
 def determination_text(det: Determination) -> str:
     """A worksheet: decision first, then each criterion with status, reason and citation."""
+    import textwrap
+
     r = det.receipt
     qty = "unspecified" if det.requested_quantity is None else str(det.requested_quantity)
     lines = [

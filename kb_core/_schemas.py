@@ -11,9 +11,9 @@ import operator
 import re
 from collections.abc import Callable
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
+from kb_core._resources import files
 from kb_core._yaml import dotted, line_of
 from kb_core.errors import LocatedError
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kb_core._records import record
 from kb_core.errors import LocatedError
 
 
@@ -182,7 +182,7 @@ def _parse_json(text: str, path: str | Path, error: type[LocatedError]) -> Any:
         raise error("nesting is too deep", path=path, fix="flatten the document") from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     """Bounds on one input document, checked before and after parsing: the reader's time and
     memory stay proportional to inputs of a sensible size."""

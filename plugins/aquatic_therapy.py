@@ -8,10 +8,10 @@ allowance is chosen by the physical medicine plugin's own rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_core._resources import files
 from kb_plugins._caps import continuation_improvement, visits_so_far, weekly_frequency
 from kb_plugins.physical_medicine import THERAPY, _allowance
 

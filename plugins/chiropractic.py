@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_core._resources import files
 from kb_plugins._caps import (
     concurrent_therapy as _concurrent_therapy,
     duplicate_request as _duplicate_request,

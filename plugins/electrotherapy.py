@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_core._resources import files
 from kb_plugins._caps import falls_with_surgery
 from kb_plugins._text import mentions
 

@@ -6,10 +6,10 @@ The limit and citations live in ``guidelines/massage.yaml``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_core._resources import files
 from kb_plugins._caps import continuation_improvement
 
 T = "massage"

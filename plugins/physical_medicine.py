@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from importlib.resources import files
 from typing import Any
 
 from kb_core import Case, Evaluator, Finding, evaluator, hookimpl
+from kb_core._resources import files
 from kb_plugins._caps import (
     duplicate_request as _duplicate_request,
     falls_with_surgery,

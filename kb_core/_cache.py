@@ -71,7 +71,7 @@ def cache_key(contents: Iterable[tuple[str, str, bytes]], plugin_versions: Mappi
     return h.hexdigest()
 
 
-def _trusted(path: Path) -> bool:
+def trusted(path: Path) -> bool:
     """Ours and writable by no one else (where the platform tells)."""
     if not hasattr(os, "getuid"):
         return True
@@ -89,7 +89,7 @@ def read(key: str) -> GuidelineSet | None:
         return None
     path = where / f"guidelines-{key}.pickle"
     try:
-        if not _trusted(path):
+        if not trusted(path):
             return None
         with path.open("rb") as handle:
             stored_key, guidelines = pickle.load(handle)  # noqa: S301 - our own file, checked above
@@ -101,37 +101,41 @@ def read(key: str) -> GuidelineSet | None:
 
 
 def write(key: str, guidelines: GuidelineSet) -> None:
-    """Store ``guidelines`` under ``key`` atomically; a cache that cannot be written is skipped."""
+    """Store ``guidelines`` under ``key``; a cache that cannot be written is skipped."""
     where = cache_dir()
     if where is None:
         return
     try:
-        where.mkdir(parents=True, exist_ok=True, mode=0o700)
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((key, guidelines))
-        import tempfile  # only when writing, once per change of the guideline files
+    except Exception:  # unpicklable plugin data: just no cache
+        return
+    write_atomically(where / f"guidelines-{key}.pickle", buffer.getvalue(), keep="guidelines-*.pickle")
 
-        handle, temporary = tempfile.mkstemp(dir=where, prefix=".guidelines-", suffix=".tmp")
+
+_KEEP = 8  # entries kept of each kind: several environments (venvs, plugin sets) may share the directory
+
+
+def write_atomically(path: Path, data: bytes, keep: str) -> None:
+    """Write ``path`` whole or not at all, then drop all but the newest entries matching
+    ``keep``, so edits do not pile up; a cache that cannot be written is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        import tempfile  # only when writing, once per change
+
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(buffer.getvalue())
-            os.replace(temporary, where / f"guidelines-{key}.pickle")
+                out.write(data)
+            os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        _prune(where)
-    except Exception:  # read-only home, full disk, unpicklable plugin data: just no cache
+        entries = sorted(path.parent.glob(keep), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[_KEEP:]:
+            old.unlink(missing_ok=True)
+    except Exception:  # read-only home, full disk: just no cache
         return
-
-
-_KEEP = 8  # entries kept: several environments (venvs, plugin sets) may share the directory
-
-
-def _prune(where: Path) -> None:
-    """Drop all but the newest entries, so edits to guideline files do not pile up."""
-    entries = sorted(where.glob("guidelines-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[_KEEP:]:
-        old.unlink(missing_ok=True)
 
 
 def read_only(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:

@@ -31,82 +31,43 @@ DEFAULT_LOAD_TIMEOUT = 20.0
 
 @cache
 def package_version() -> str:
-    dist = find_distribution(CORE_DISTRIBUTION)
-    version = dist.version if dist is not None else None
+    version = core_version()
     return version if version is not None else "0+unknown"  # a source tree without an install
 
 
 # ---------------------------------------------------------------- installed distributions
 #
-# importlib.metadata finds entry points well but costs a cold start ~15-25 ms: importing it
-# pulls in the email package (to parse every METADATA file) and more. Below is the same
-# search, as importlib.metadata (3.11-3.13) makes it over plain directories: each sys.path
-# entry in order; in it, every ``*.dist-info`` / ``*.egg-info``, named by the part of its
-# file name before the first "-" and normalized as PEP 503 (plus "-" as "_"); the first
-# distribution of a name wins. Where the search could differ (a zip or .egg on sys.path, a
-# meta path finder of its own), importlib.metadata itself is asked. tests/test_fast_start.py
-# holds both to the same answers.
+# importlib.metadata is the source of truth for what is installed, but importing it costs a
+# cold start ~25 ms (it pulls in the email package and more). So its answer (the entry points
+# of the ``mtus`` group, their distributions' names and versions, and mtus-kb's version) is
+# kept in the cache directory, keyed by the search path and each entry's modification time:
+# installing or removing a distribution changes its directory (importlib.metadata's own
+# lookup cache relies on the same). A meta path finder of its own that finds distributions,
+# the cache turned off, or a file that is absent, unreadable or not ours: importlib.metadata
+# is asked.
+
+_INSTALLED_FORMAT = "mtus-kb installed 1"
 
 
+@record
 class InstalledDistribution:
-    """What kb_core reads of an installed distribution: name, version and files."""
+    """The name and version of the distribution an entry point comes from."""
 
-    __slots__ = ("_path", "_headers", "_entry_points")
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._headers: dict[str, str] | None = None
-        self._entry_points: str | None = None
-
-    def read_text(self, filename: str) -> str | None:
-        try:
-            with open(os.path.join(self._path, filename), encoding="utf-8") as handle:
-                return handle.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-            return None
-
-    def _header(self, key: str) -> str | None:
-        """The first ``key:`` header of METADATA (PKG-INFO for an egg-info), as the email
-        parser importlib.metadata uses reads it."""
-        if self._headers is None:
-            text = self.read_text("METADATA") or self.read_text("PKG-INFO") or ""
-            self._headers = _metadata_headers(text)
-        return self._headers.get(key.lower())
-
-    @property
-    def name(self) -> str | None:
-        return self._header("Name")
-
-    @property
-    def version(self) -> str | None:
-        return self._header("Version")
-
-    def __repr__(self) -> str:
-        return f"InstalledDistribution({self._path!r})"
+    name: str
+    version: str
 
 
-def _metadata_headers(text: str) -> dict[str, str]:
-    """Lower-cased header name -> first value, from the header block of a METADATA text
-    (the body, after the first blank line, is not read)."""
-    headers: dict[str, str] = {}
-    for line in text.partition("\n\n")[0].splitlines():  # (a METADATA file holds the README after them)
-        if not line.strip():
-            break  # the body (the long description) starts here
-        key, colon, value = line.partition(":")
-        if colon and line[0] not in " \t":  # (a folded continuation line: Name and Version have none)
-            headers.setdefault(key.strip().lower(), value.strip())
-    return headers
-
-
+@record
 class InstalledEntryPoint:
     """An entry point of an installed distribution: ``name = value`` under ``[group]``."""
 
-    __slots__ = ("name", "value", "group", "dist")
-    # The syntax importlib.metadata accepts: module, optional ":attr.attr", optional extras.
-    pattern = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+    name: str
+    value: str
+    group: str
+    dist: InstalledDistribution | None = None
 
-    def __init__(self, name: str, value: str, group: str, dist: InstalledDistribution | None = None) -> None:
-        self.name, self.value, self.group, self.dist = name, value, group, dist
+    # The syntax importlib.metadata's EntryPoint accepts: module, optional ":attr.attr", extras.
+    pattern = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
     def load(self) -> Any:
         """The module, or the object the value names in it (as ``EntryPoint.load``)."""
@@ -116,131 +77,99 @@ class InstalledEntryPoint:
         module = import_module(match.group("module"))
         return reduce(getattr, filter(None, (match.group("attr") or "").split(".")), module)
 
-    def __repr__(self) -> str:
-        return f"InstalledEntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
+
+_Installed = tuple[tuple[InstalledEntryPoint, ...], "str | None"]  # the group's entry points, mtus-kb's version
+_installed_seen: dict[tuple[Any, ...], _Installed] = {}  # in this process, by search-path key
 
 
-def _normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
-
-
-def _plain_search_path() -> bool:
-    """True when distributions are found only by the standard path finder over plain
-    directories: then :func:`distributions` answers as importlib.metadata does."""
+def _search_path_key() -> tuple[Any, ...] | None:
+    """What importlib.metadata's answer depends on: each sys.path entry and its modification
+    time; None when a finder of its own may find distributions (then it is always asked)."""
     from importlib.machinery import PathFinder
 
-    for finder in sys.meta_path:
-        if finder is not PathFinder and getattr(finder, "find_distributions", None) is not None:
-            return False
+    if any(finder is not PathFinder and hasattr(finder, "find_distributions") for finder in sys.meta_path):
+        return None
+    stamps: list[Any] = [_INSTALLED_FORMAT, sys.version, ENTRY_POINT_GROUP]
     for entry in sys.path:
-        if not isinstance(entry, str) or entry.lower().endswith(".egg"):
-            return False
-        if not os.path.isdir(entry or ".") and os.path.exists(entry):
-            return False  # a zip file: importlib.metadata reads inside it
-    return True
+        try:
+            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except (OSError, TypeError, ValueError):
+            stamps.append((entry, None))
+    return tuple(stamps)
 
 
-# One listing of a directory's distributions per modification time (importlib.metadata
-# keeps its listings the same way): installing or removing one changes the directory.
-_listings: dict[str, tuple[float, dict[str, list[InstalledDistribution]]]] = {}
+def _from_metadata() -> _Installed:
+    from importlib import metadata
 
-
-def _listing(entry: str) -> dict[str, list[InstalledDistribution]]:
-    """Normalized name -> distributions of that name in ``entry``, in the order found
-    (grouped by name at the place of the first, as importlib.metadata groups them)."""
+    points = []
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        found = None if dist is None else InstalledDistribution(str(dist.name or ""), str(dist.version or ""))
+        points.append(InstalledEntryPoint(ep.name, ep.value, ep.group, found))
     try:
-        mtime = os.stat(entry or ".").st_mtime
-    except OSError:
-        return {}
-    known = _listings.get(entry)
-    if known is not None and known[0] == mtime:
-        return known[1]
-    by_name: dict[str, list[InstalledDistribution]] = {}
-    try:
-        children = os.listdir(entry or ".")
-    except OSError:
-        children = []
-    for child in children:
-        low = child.lower()
-        if low.endswith((".dist-info", ".egg-info")):
-            found = InstalledDistribution(os.path.join(entry, child))
-            by_name.setdefault(_normalized(low.rpartition(".")[0].partition("-")[0]), []).append(found)
-    _listings[entry] = (mtime, by_name)
-    return by_name
+        core: str | None = metadata.version(CORE_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        core = None
+    return tuple(points), core
 
 
-def distributions() -> list[InstalledDistribution]:
-    """The installed distributions, first of each name, in sys.path order."""
-    seen: set[str] = set()
-    found: list[InstalledDistribution] = []
-    for entry in sys.path:
-        for name, dists in _listing(entry).items():
-            if name not in seen:
-                seen.add(name)
-                found.append(dists[0])
-    return found
+def _installed() -> _Installed:
+    """This group's entry points and mtus-kb's version, as importlib.metadata finds them."""
+    key = _search_path_key()
+    if key is None:
+        return _from_metadata()
+    known = _installed_seen.get(key)
+    if known is None:
+        known = _installed_seen[key] = _cached_installed(key)
+    return known
 
 
-def find_distribution(name: str) -> InstalledDistribution | Any | None:
-    """The installed distribution ``name`` (as ``importlib.metadata.distribution``), or None."""
-    if not _plain_search_path():
+def _cached_installed(key: tuple[Any, ...]) -> _Installed:
+    import hashlib
+    import json
+
+    from kb_core._cache import cache_dir, trusted, write_atomically
+
+    where = cache_dir()
+    text = json.dumps(key)
+    path = None if where is None else where / f"installed-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+    if path is not None:
+        try:
+            if trusted(path):
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                if stored["key"] == json.loads(text):
+                    points = tuple(
+                        InstalledEntryPoint(name, value, ENTRY_POINT_GROUP, None if dist is None else InstalledDistribution(*dist))
+                        for name, value, dist in stored["points"]
+                    )
+                    return points, stored["core_version"]
+        except Exception:  # absent, corrupt, from another format: ask importlib.metadata
+            pass
+    points, core = _from_metadata()
+    if path is not None:
+        stored = {"key": json.loads(text), "core_version": core,
+                  "points": [[ep.name, ep.value, None if ep.dist is None else [ep.dist.name, ep.dist.version]] for ep in points]}
+        write_atomically(path, json.dumps(stored).encode(), keep="installed-*.json")
+    return points, core
+
+
+def entry_points(group: str) -> tuple[InstalledEntryPoint, ...]:
+    """The entry points of ``group`` (kb_core reads only the ``mtus`` group), as
+    ``importlib.metadata.entry_points(group=group)`` finds them."""
+    if group != ENTRY_POINT_GROUP:
         from importlib import metadata
 
-        try:
-            return metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            return None
-    wanted = _normalized(name)
-    for entry in sys.path:
-        dists = _listing(entry).get(wanted)
-        if dists:
-            return dists[0]
-    return None
+        return tuple(InstalledEntryPoint(ep.name, ep.value, ep.group) for ep in metadata.entry_points(group=group))
+    return _installed()[0]
 
 
-def entry_points(group: str) -> list[InstalledEntryPoint] | Any:
-    """The entry points of ``group`` of every installed distribution (as
-    ``importlib.metadata.entry_points(group=group)``)."""
-    if not _plain_search_path():
-        from importlib.metadata import entry_points as metadata_entry_points
-
-        return metadata_entry_points(group=group)
-    found = []
-    for dist in distributions():
-        if dist._entry_points is None:  # read once per listing, as METADATA
-            dist._entry_points = dist.read_text("entry_points.txt") or ""
-        text = dist._entry_points
-        if text:
-            found += [InstalledEntryPoint(name, value, group, dist) for name, value in _entry_point_lines(text, group)]
-    return found
+def core_version() -> str | None:
+    """mtus-kb's installed version, or None (a source tree without an install)."""
+    return _installed()[1]
 
 
-def _entry_point_lines(text: str, group: str) -> Iterable[tuple[str, str]]:
-    """``(name, value)`` of each entry under ``[group]`` in an entry_points.txt, read as
-    importlib.metadata reads it (stripped lines; ``#`` comments; the first ``=`` splits)."""
-    section = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line.strip("[]")
-            continue
-        if section == group:
-            name, _, value = line.partition("=")
-            yield name.strip(), value.strip()
-
-
-_dist_metadata: dict[int, tuple[Any, str, str]] = {}
-
-
-def _dist_name_version(dist: Any) -> tuple[str, str]:
-    """A distribution's name and version. ``dist.name`` and ``dist.version`` each parse
-    the METADATA file again (~1 ms); an entry point's distribution is read once."""
-    entry = _dist_metadata.get(id(dist))
-    if entry is None or entry[0] is not dist:
-        entry = _dist_metadata[id(dist)] = (dist, dist.name, dist.version)
-    return entry[1], entry[2]
+def _dist_name_version(dist: InstalledDistribution) -> tuple[str, str]:
+    return dist.name, dist.version
 
 
 @record

@@ -1,6 +1,6 @@
 """Issue 10, cold start: what replaced the slow parts gives the answers of what it replaced.
 
-- entry points and versions are read as importlib.metadata reads them;
+- entry points and versions are importlib.metadata's answer, kept on disk per search path;
 - ``@record`` classes behave as ``@dataclass(frozen=True, slots=True)`` classes;
 - module plugins' hooks are found as pluggy finds them;
 - the guideline cache key changes with kb_core's sources;
@@ -46,7 +46,8 @@ def _seen(points: Any) -> list[tuple[str, str, str, str | None, str | None]]:
 
 @pytest.fixture
 def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A sys.path of three directories with awkward but valid installed distributions."""
+    """A sys.path of three directories with awkward but valid installed distributions, and a
+    cache directory of the test's own."""
     first, second, third = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     _dist_info(first, "Demo_Plugin-1.0.dist-info", "Demo_Plugin", "1.0", "# comment\n[mtus]\ndemo = demo_mod:plugin [extra]\n\n[console_scripts]\nx = y:z\n")
     _dist_info(first, "other.pkg-2.0.dist-info", "other.pkg", "2.0", "[mtus]\n  other  =  other_mod  \n[mtus.more]\nnot = this\n")
@@ -56,24 +57,68 @@ def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     _dist_info(third, "late-3.dist-info", "late", "3", "[mtus]\nlate = late_mod:obj.attr\n[pytest11]\np = q\n")
     paths = [str(first), str(second), str(tmp_path / "missing"), str(third)]
     monkeypatch.setattr(sys, "path", paths)
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv(_cache.CACHE_ENV, str(cache))
     return paths
 
 
-def test_entry_points_are_those_importlib_metadata_finds(fake_path: list[str]) -> None:
-    assert _plugins._plain_search_path()
-    for group in ("mtus", "console_scripts", "pytest11", "mtus.more", "nothing"):
-        assert _seen(_plugins.entry_points(group=group)) == _seen(importlib.metadata.entry_points(group=group)), group
-    assert len(_seen(_plugins.entry_points(group="mtus"))) == 4
-    for name in ("demo-plugin", "Demo_Plugin", "other.pkg", "other-pkg", "legacy", "late", "no_entry_points"):
-        found = _plugins.find_distribution(name)
-        assert found is not None and found.version == importlib.metadata.version(name), name
-    assert _plugins.find_distribution("absent") is None
+def _listings(fake_path: list[str]) -> list[Path]:
+    return sorted((Path(fake_path[0]).parent / "cache").glob("installed-*.json"))
+
+
+def test_entry_points_are_those_importlib_metadata_finds_and_are_kept_on_disk(fake_path: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _seen(importlib.metadata.entry_points(group="mtus"))
+    assert len(expected) == 4 and _seen(_plugins.entry_points(group="mtus")) == expected
+    for group in ("console_scripts", "pytest11", "mtus.more", "nothing"):  # other groups: asked directly
+        assert [(ep.name, ep.value) for ep in _plugins.entry_points(group=group)] == [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
+    assert len(_listings(fake_path)) == 1
+    # A new process (the in-process memo forgotten) reads the file, not importlib.metadata.
+    monkeypatch.setattr(_plugins, "_installed_seen", {})
+    monkeypatch.setattr(_plugins, "_from_metadata", lambda: pytest.fail("importlib.metadata asked although the listing is on disk"))
+    assert _seen(_plugins.entry_points(group="mtus")) == expected
+
+
+def test_installing_a_distribution_gives_a_new_listing(fake_path: list[str]) -> None:
+    assert len(_plugins.entry_points(group="mtus")) == 4
+    _dist_info(Path(fake_path[3]), "newer-1.dist-info", "newer", "1", "[mtus]\nnewer = newer_mod\n")
+    assert ("newer", "newer_mod") in [(ep.name, ep.value) for ep in _plugins.entry_points(group="mtus")]
+    assert len(_listings(fake_path)) == 2
+
+
+def test_a_corrupt_or_foreign_listing_is_not_believed(fake_path: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _seen(_plugins.entry_points(group="mtus"))
+    (listing,) = _listings(fake_path)
+    for text in ("{not json", '{"key": ["another"], "core_version": null, "points": [["evil", "os:system", null]]}'):
+        listing.write_text(text)
+        monkeypatch.setattr(_plugins, "_installed_seen", {})
+        assert _seen(_plugins.entry_points(group="mtus")) == expected
+    if hasattr(os, "getuid"):  # a listing others may write could name any module to import
+        listing.write_text(listing.read_text().replace("demo_mod", "evil_mod"))
+        listing.chmod(0o666)
+        monkeypatch.setattr(_plugins, "_installed_seen", {})
+        assert _seen(_plugins.entry_points(group="mtus")) == expected
+
+
+def test_the_cache_turned_off_or_a_finder_of_its_own_asks_importlib_metadata(fake_path: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_cache.CACHE_ENV, "off")
+    expected = _seen(importlib.metadata.entry_points(group="mtus"))
+    assert _seen(_plugins.entry_points(group="mtus")) == expected and not _listings(fake_path)
+
+    class Finder:
+        @staticmethod
+        def find_distributions(context: Any = None) -> list[Any]:
+            return []
+
+    monkeypatch.setenv(_cache.CACHE_ENV, str(Path(fake_path[0]).parent / "cache"))
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
+    assert _plugins._search_path_key() is None
+    assert _seen(_plugins.entry_points(group="mtus")) == expected and not _listings(fake_path)
 
 
 def test_entry_points_of_this_environment_are_those_importlib_metadata_finds() -> None:
-    for group in ("mtus", "console_scripts", "pytest11"):
-        ours = sorted(_seen(_plugins.entry_points(group=group)))
-        assert ours == sorted(_seen(importlib.metadata.entry_points(group=group))), group
+    ours = sorted(_seen(_plugins.entry_points(group="mtus")))
+    assert ours == sorted(_seen(importlib.metadata.entry_points(group="mtus")))
     assert kb_core.__version__ == importlib.metadata.version("mtus-kb")
 
 
@@ -85,35 +130,6 @@ def test_an_entry_point_loads_what_importlib_metadata_loads(tmp_path: Path, monk
         assert ours is importlib.metadata.EntryPoint("x", value, "mtus").load(), value
     with pytest.raises(ValueError, match="not 'module'"):
         _plugins.InstalledEntryPoint("x", "not a module", "mtus").load()
-
-
-def test_a_zip_or_a_finder_of_its_own_leaves_the_search_to_importlib_metadata(fake_path: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    archive = tmp_path / "plugins.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("zipped-1.dist-info/METADATA", "Name: zipped\nVersion: 1\n")
-        z.writestr("zipped-1.dist-info/entry_points.txt", "[mtus]\nzipped = zipped_mod\n")
-    monkeypatch.setattr(sys, "path", [*fake_path, str(archive)])
-    assert not _plugins._plain_search_path()
-    assert _seen(_plugins.entry_points(group="mtus")) == _seen(importlib.metadata.entry_points(group="mtus"))
-    assert ("zipped", "zipped_mod") in [(ep.name, ep.value) for ep in _plugins.entry_points(group="mtus")]
-
-    class Finder:
-        @staticmethod
-        def find_distributions(context: Any = None) -> list[Any]:
-            return []
-
-    monkeypatch.setattr(sys, "path", fake_path)
-    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
-    assert not _plugins._plain_search_path()
-
-
-def test_metadata_headers_are_read_as_the_email_parser_reads_them() -> None:
-    text = "Metadata-Version: 2.1\nNAME: first\nName: second\nVersion:  1.2 \nDescription: a\n  folded line\n\nVersion: body\n"
-    headers = _plugins._metadata_headers(text)
-    import email  # what importlib.metadata reads METADATA with
-
-    parsed = email.message_from_string(text)
-    assert headers["name"] == parsed["Name"] == "first" and headers["version"] == parsed["Version"].strip() == "1.2"
 
 
 # ---------------------------------------------------------------- records behave as frozen dataclasses

@@ -300,7 +300,7 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         # (request kind, request date, UR date if no request date) -> what _choose returns
-        self._choices: dict[tuple[str, Any, Any], tuple[Any, ...]] = {}
+        self._choices: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # (kind, the dates that choose) -> plan
         self._graph: Any = None
         self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
         self.unknown_disabled: tuple[str, ...] = ()  # names given to disable that no plugin has
@@ -671,7 +671,8 @@ class KnowledgeBase:
                 path=case.path, line=_line_in_file(case.path, ("request", "treatment")), where="request.treatment",
                 fix=f"use one of: {', '.join(sorted(gs.treatment_kinds))} (criteria are encoded for {', '.join(sorted(self._by_kind))})",
             )
-        for key, listed in (("prior_treatments", case.prior_treatments), ("concurrent_treatments", case.concurrent_treatments)):
+        lists: tuple[tuple[str, tuple[Any, ...]], ...] = (("prior_treatments", case.prior_treatments), ("concurrent_treatments", case.concurrent_treatments))
+        for key, listed in lists:
             for index, other in enumerate(listed):
                 if other.treatment not in gs.treatment_kinds:
                     raise CaseError(

@@ -10,7 +10,7 @@ import json
 import keyword
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kb_core._model import CriterionResult, Determination, Status
@@ -39,7 +39,7 @@ def _orjson_fragment() -> Callable[[str], Any] | None:
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+_PLAIN_TYPES: frozenset[type] = frozenset({str, int, bool, type(None)})
 
 
 class _StdlibFloat(float):
@@ -136,10 +136,10 @@ def _plain(value: Any) -> Any:
 _STATUS_VALUE = {status: status.value for status in Status}  # an enum's .value is a slow property
 # Fact values orjson writes just as the standard encoder writes their _plain form
 # (a date as its ISO text): passed to it as they are.
-_ENCODED_AS_IS = frozenset({*_PLAIN_TYPES, dt.date})
+_ENCODED_AS_IS: frozenset[type] = frozenset({*_PLAIN_TYPES, dt.date})
 
 
-_result_items = tuple.__iter__  # a result's stored fields, read in one unpacking
+_result_items: Callable[[CriterionResult], Iterator[Any]] = tuple.__iter__  # a result's stored fields, read in one unpacking
 
 
 def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragments: bool = False) -> dict[str, Any]:

@@ -386,7 +386,11 @@ _LABEL = {
 }
 
 
-def _wrap(label: str, text: str, indent: int = 21) -> str:
+_NOTE_LABEL = "NOTE (not deciding)"  # a failing result whose burden makes it a note
+_LABEL_WIDTH = max(len(_NOTE_LABEL), *map(len, _LABEL.values()))  # every label in one column
+
+
+def _wrap(label: str, text: str, indent: int = _LABEL_WIDTH + 4) -> str:
     import textwrap  # text output only: not paid for by a cold load
 
     return textwrap.fill(text, width=100, initial_indent=" " * indent + label, subsequent_indent=" " * (indent + len(label)))
@@ -425,8 +429,8 @@ def determination_text(det: Determination) -> str:
     if det.criteria:
         lines.append("CRITERIA")
     for res in det.criteria:
-        label = _LABEL[res.status] if res.decides else "NOTE (not deciding)"
-        lines.append(f"  {label:<17}  {res.criterion} [{res.verification}]: {res.title}")
+        label = _LABEL[res.status] if res.decides else _NOTE_LABEL
+        lines.append(f"  {label:<{_LABEL_WIDTH}}  {res.criterion} [{res.verification}]: {res.title}")
         lines.append(_wrap("Why:   ", res.reason))
         tier = "" if res.tier == "mtus" else f" [decided by the {res.tier.upper()} tier: MTUS is silent]"
         lines.append(_wrap("Cite:  ", res.citation + tier))

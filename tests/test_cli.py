@@ -26,7 +26,7 @@ def test_evaluate_text_reads_like_a_worksheet() -> None:
     code, out, _ = run("evaluate", SEED)
     assert code == 0
     assert out.startswith("DECISION: NON-CERTIFIED")
-    assert "NOT DOCUMENTED     work_conditioning.prior_pt_plateau" in out
+    assert "NOT DOCUMENTED       work_conditioning.prior_pt_plateau" in out
     assert "pp.125-126" in out and "To pass:" in out and "Receipt:" in out
 
 

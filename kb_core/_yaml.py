@@ -311,7 +311,7 @@ def line_of(document: Any, location: Sequence[str | int]) -> int | None:
         if isinstance(node, LocatedDict) and isinstance(step, str) and step in node:
             line = node.key_lines.get(step, line)
             node = node[step]
-        elif isinstance(node, LocatedList) and isinstance(step, int) and 0 <= step < len(node):
+        elif isinstance(node, LocatedList) and isinstance(step, int) and 0 <= step < len(node) and step < len(node.item_lines):
             line = node.item_lines[step]
             node = node[step]
         else:

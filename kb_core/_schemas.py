@@ -650,19 +650,23 @@ def generated_check(name: str, limits: Any) -> Check | None:
     """The schema ``name`` and the document ``limits`` (a ``_yaml.Limits``) as one generated
     function: True only for a document both jsonschema and ``check_document`` accept. None
     when the schema uses a keyword the generator does not write out."""
+    return _generated(schema(name), limits, f"{name}.schema.json")
+
+
+def _generated(root: dict[str, Any], limits: Any, label: str) -> Check | None:
     import math
 
     from kb_core import _yaml
 
-    generator = _Generator(schema(name), limits)
+    generator = _Generator(root, limits)
     try:
-        generator.emit(schema(name), "document", 0, "    ", limits=True)
+        generator.emit(root, "document", 0, "    ", limits=True)
     except (_Unsupported, TypeError, ValueError, re.error):
         return None
     source = "\n".join([*generator.functions, "def check(document):", *generator.lines, "    return True"])
     namespace = {**generator.names, "_within": _yaml._within, "_isfinite": math.isfinite, "_limits": limits}
     try:
-        exec(compile(source, f"<generated check of {name}.schema.json>", "exec"), namespace)  # noqa: S102 - our own schema's text
+        exec(compile(source, f"<generated check of {label}>", "exec"), namespace)  # noqa: S102 - our own schema's text
     except (SyntaxError, RecursionError):  # pragma: no cover - nesting beyond Python's limits
         return None
     check: Check = namespace["check"]

@@ -407,3 +407,52 @@ def test_the_generator_follows_jsonschema_and_the_limits_on_other_schemas(root: 
                                   {"enum": ["x" * 11]}, {"enum": [[1]]}, {"type": "decimal"}, {"oneOf": [{}]}])
 def test_the_generator_declines_what_it_does_not_write_out(root: dict[str, Any]) -> None:
     assert _schemas._generated(root, SMALL, "test") is None
+
+
+# ---------------------------------------------------------------- reading YAML: the node walker
+
+YAML_TEXTS = [
+    "a: 1\nb: [x, 2.5, true, null, ~, '3']\nc: {d: e}\n",
+    "<<: {a: 1}\nb: 2\n",  # a merge key: PyYAML's flatten_mapping merges it
+    "a: 1\na: 2\n",  # duplicate key: refused, with both lines
+    "1: a\n",  # a number as a key: refused
+    "? [a]\n: b\n",  # a list as a key
+    "a: !!str 1\nb: !!int '2'\nc: !!float 3\n",
+    "a: !!binary aGVsbG8=\n",
+    "a: !!set {x, y}\n",
+    "a: !!timestamp 2014-01-01\n",
+    "a: !!omap [x: 1]\n",
+    "a: 2014-01-01\nb: 0x1F\nc: 1_000\nd: .inf\ne: .nan\nf: yes\ng: 0o17\nh: 1:30\n",
+    "", "~\n", "- a\n- - b\n  - c\n", "'just text'\n", "a:\n  - b: 1\n    c: [1, {d: 2}]\n",
+]
+
+
+@pytest.mark.parametrize("text", YAML_TEXTS)
+def test_the_fast_yaml_reader_reads_what_the_line_tracking_reader_reads_or_defers(text: str) -> None:
+    import yaml
+
+    try:
+        slow: Any = yaml.load(text, Loader=_yaml._StrictLoader)  # noqa: S506 - the strict SafeLoader subclass
+    except yaml.YAMLError:
+        slow = _yaml._SLOW
+    fast = _yaml._fast_parse(text)
+    if slow is _yaml._SLOW:
+        assert fast is _yaml._SLOW
+        return
+
+    def located(value: Any) -> Any:
+        if isinstance(value, dict):
+            return (type(value), getattr(value, "line", None), getattr(value, "key_lines", None), {k: located(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return (type(value), getattr(value, "line", None), getattr(value, "item_lines", None), [located(v) for v in value])
+        return (type(value).__name__, repr(value))
+
+    assert located(fast) == located(slow)
+
+
+def test_the_remembered_scalar_tags_stay_bounded() -> None:
+    """Many distinct words (a long run of a batch job) do not grow the memory of tags."""
+    text = "".join(f"k{n}: word{n}\n" for n in range(5000))
+    parsed = _yaml._fast_parse(text)
+    assert parsed is not _yaml._SLOW and parsed["k4999"] == "word4999"
+    assert 0 < len(_yaml._plain_tags) <= 4096

@@ -334,7 +334,7 @@ def case_document(case: Case) -> dict[str, Any]:
     ``parse_case(case_document(c))`` gives a case equal to ``c``."""
 
     def plain(value: Any) -> Any:
-        kind = type(value)
+        kind: Any = type(value)
         if kind in _PLAIN_SCALARS:  # the usual leaf, answered before the costlier tests below
             return value
         if kind in _CASE_CLASSES:
@@ -352,7 +352,7 @@ def case_document(case: Case) -> dict[str, Any]:
         if hasattr(value, "__dataclass_fields__"):
             if hasattr(type(value), "__dataclass_fields__"):  # an instance: its fields' defaults known once
                 return {
-                    name: plain(v) for name, droppable, default in _document_fields(type(value))
+                    name: plain(v) for name, droppable, default in _document_fields(type(value))  # type: ignore[arg-type]
                     if (v := getattr(value, name)) is not None and not (droppable and bool(v == default))
                 }
             return {
@@ -373,7 +373,7 @@ _PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
-def _document_fields(cls: type) -> tuple[tuple[str, bool, Any], ...]:
+def _document_fields(cls: Any) -> tuple[tuple[str, bool, Any], ...]:
     """Per field a case document may hold: its name, whether a value equal to the default
     is left out, and that default (what :func:`_is_default` decides, worked out once)."""
     from dataclasses import MISSING
@@ -393,7 +393,7 @@ def _document_fields(cls: type) -> tuple[tuple[str, bool, Any], ...]:
 
 
 @functools.cache
-def _field_values(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+def _field_values(cls: Any) -> Callable[[Any], tuple[Any, ...]]:
     """Reads the values of :func:`_document_fields` in one call."""
     names = [name for name, _, _ in _document_fields(cls)]
     read = operator.attrgetter(*names)
@@ -596,7 +596,9 @@ def _maker(cls: type) -> Callable[..., Any]:
     fields = dataclasses.fields(cls)
     twin = type(f"_{cls.__name__}Fields", (), {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
     names: dict[str, Any] = {"_new": object.__new__, "_twin": twin, "_cls": cls}
-    params, keyword_only, body = [], [], []
+    params: list[str] = []
+    keyword_only: list[str] = []
+    body: list[str] = []
     for f in fields:
         if f.default is not dataclasses.MISSING:
             names[f"_default_{f.name}"] = f.default
@@ -614,10 +616,8 @@ def _maker(cls: type) -> Callable[..., Any]:
     source = "\n".join([f"def make({signature}):", "    self = _new(_twin)", *body, "    self.__class__ = _cls", "    return self"])
     try:
         exec(compile(source, f"<fast constructor of {cls.__name__}>", "exec"), names)  # noqa: S102 - our own fields
-        probe = cls.__new__(cls)
-        twin_probe = object.__new__(twin)
-        twin_probe.__class__ = cls  # raises TypeError if the layouts differ
-        del probe
+        probe: Any = object.__new__(twin)
+        probe.__class__ = cls  # raises TypeError if the layouts differ
     except (TypeError, SyntaxError):  # pragma: no cover - another Python's object layout
         return cls
     make: Callable[..., Any] = names["make"]

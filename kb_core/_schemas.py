@@ -426,8 +426,10 @@ class _Generator:
         self.lines: list[str] = []
         from kb_core._yaml import LocatedDict, LocatedList
 
+        mappings: tuple[type, ...] = (dict, LocatedDict)
+        sequences: tuple[type, ...] = (list, LocatedList)
         self.names: dict[str, Any] = {"_unique": _unique_items, "_equal": _equal,
-                                      "_dicts": frozenset({dict, LocatedDict}), "_lists": frozenset({list, LocatedList})}
+                                      "_dicts": frozenset(mappings), "_lists": frozenset(sequences)}
         self.count = 0
         self.refs: list[str] = []
         self.functions: list[str] = []  # anyOf branches, beside the check
@@ -484,8 +486,8 @@ class _Generator:
                 if limits and any(isinstance(o, str) and len(o) > self.limits.max_text for o in options):
                     raise _Unsupported(word)
                 if all(o is None or isinstance(o, str) for o in options):  # only a text equals a text
-                    texts = frozenset(o for o in options if o is not None)
-                    texts = self.name("_texts", texts, key=texts)
+                    options_set = frozenset(o for o in options if o is not None)
+                    texts = self.name("_texts", options_set, key=options_set)
                     none = f"{x} is None or " if None in options else ""
                     out(f"{ind}if not ({none}(isinstance({x}, str) and {x} in {texts})): return False")
                 else:

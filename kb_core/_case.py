@@ -654,38 +654,46 @@ def _day(text: str | None) -> Date | None:
 
 
 def _build(data: Any, path: str | Path | None) -> Case | None:
-    """The case from a document the generated check has accepted (what _precise_case builds)."""
+    """The case from a document the generated check has accepted (what _precise_case builds).
+    A field added to a case class must be added here too: tests/test_fast_case.py fails
+    until it is (by keyword, so the order of the fields never matters)."""
     given = data["dates"]
     injury = _day(given.get("injury"))
     request_day, ur_day = _day(given.get("request")), _day(given.get("ur_decision"))
     if injury is not None and ((request_day is not None and request_day < injury) or (ur_day is not None and ur_day < injury)):
         return None  # the precise path names the date
-    dates = _make_dates(injury, request_day, ur_day, _day(given.get("service")))
+    dates = _make_dates(injury=injury, request=request_day, ur_decision=ur_day, service=_day(given.get("service")))
     req = data["request"]
     get = req.get
     post, add_ons, device = get("post_surgical"), get("add_ons"), get("device")
     request = _make_request(
-        req["treatment"], tuple(get("body_regions") or ()), get("quantity"), get("unit"), get("frequency_per_week"),
-        get("duration_weeks"), get("hours_per_day"), get("purpose"), get("ur_authorized_quantity"),
-        None if post is None else _make_post_surgical(post.get("surgery"), post.get("procedure"), _day(post.get("surgery_date")),
-                                                      post.get("surgery_certified")),
-        get("duplicates_authorized"),
-        tuple([_make_add_on(**item) for item in add_ons]) if add_ons else (),
-        None if device is None else _make_device(**device),
+        treatment=req["treatment"], body_regions=tuple(get("body_regions") or ()), quantity=get("quantity"), unit=get("unit"),
+        frequency_per_week=get("frequency_per_week"), duration_weeks=get("duration_weeks"), hours_per_day=get("hours_per_day"),
+        purpose=get("purpose"), ur_authorized_quantity=get("ur_authorized_quantity"),
+        post_surgical=None if post is None else _make_post_surgical(
+            surgery=post.get("surgery"), procedure=post.get("procedure"), surgery_date=_day(post.get("surgery_date")),
+            surgery_certified=post.get("surgery_certified")),
+        duplicates_authorized=get("duplicates_authorized"),
+        add_ons=tuple([_make_add_on(**item) for item in add_ons]) if add_ons else (),
+        device=None if device is None else _make_device(**device),
     )
     priors = data.get("prior_treatments")
     if priors:
         priors = tuple([
-            _make_prior(item["treatment"], tuple(item.get("body_regions") or ()), item.get("count"), _day(item.get("start")),
-                        _day(item.get("end")), item.get("status"), item.get("functional_improvement"), item.get("plateau"),
-                        item.get("post_surgical"), item.get("note"), item.get("improvement"),
-                        tuple(item.get("improvement_measures") or ()), item.get("count_at_least"), item.get("approved_count"))
+            _make_prior(
+                treatment=item["treatment"], body_regions=tuple(item.get("body_regions") or ()), count=item.get("count"),
+                start=_day(item.get("start")), end=_day(item.get("end")), status=item.get("status"),
+                functional_improvement=item.get("functional_improvement"), plateau=item.get("plateau"),
+                post_surgical=item.get("post_surgical"), note=item.get("note"), improvement=item.get("improvement"),
+                improvement_measures=tuple(item.get("improvement_measures") or ()), count_at_least=item.get("count_at_least"),
+                approved_count=item.get("approved_count"))
             for item in priors
         ])
     concurrent = data.get("concurrent_treatments")
     if concurrent:
         concurrent = tuple([
-            _make_concurrent(item["treatment"], item.get("status"), tuple(item.get("body_regions") or ()), item.get("count"))
+            _make_concurrent(treatment=item["treatment"], status=item.get("status"),
+                             body_regions=tuple(item.get("body_regions") or ()), count=item.get("count"))
             for item in concurrent
         ])
     found = data.get("findings") or _NO_FINDINGS
@@ -697,19 +705,19 @@ def _build(data: Any, path: str | Path | None) -> Case | None:
         findings = _make_findings(**found)
     diagnoses, worker, expected = data.get("diagnoses"), data.get("worker"), data.get("expected")
     return _make_case(
-        dates, request, data.get("case_id"), data.get("description"), data.get("source"),
-        _make_worker(**worker) if worker else _make_worker(),
-        tuple([_make_diagnosis(**d) for d in diagnoses]) if diagnoses else (),
-        priors or (), concurrent or (), findings,
-        MappingProxyType(dict(data.get("extra") or {})), tuple(data.get("notes") or ()),
-        None if expected is None else _make_expected(
-            expected.get("decision"), expected.get("approved_quantity"),
-            tuple(expected["failed_criteria"]) if "failed_criteria" in expected else None,
-            expected.get("imr_outcome"), expected.get("known_disagreement"),
-            tuple(expected["reviewer_criteria"]) if "reviewer_criteria" in expected else None,
-            expected.get("reviewer_reasons"),
-            tuple(expected["criterion_status"].items()) if "criterion_status" in expected else None,
+        dates=dates, request=request, case_id=data.get("case_id"), description=data.get("description"), source=data.get("source"),
+        worker=_make_worker(**worker) if worker else _make_worker(),
+        diagnoses=tuple([_make_diagnosis(**d) for d in diagnoses]) if diagnoses else (),
+        prior_treatments=priors or (), concurrent_treatments=concurrent or (), findings=findings,
+        extra=MappingProxyType(dict(data.get("extra") or {})), notes=tuple(data.get("notes") or ()),
+        expected=None if expected is None else _make_expected(
+            decision=expected.get("decision"), approved_quantity=expected.get("approved_quantity"),
+            failed_criteria=tuple(expected["failed_criteria"]) if "failed_criteria" in expected else None,
+            imr_outcome=expected.get("imr_outcome"), known_disagreement=expected.get("known_disagreement"),
+            reviewer_criteria=tuple(expected["reviewer_criteria"]) if "reviewer_criteria" in expected else None,
+            reviewer_reasons=expected.get("reviewer_reasons"),
+            criterion_status=tuple(expected["criterion_status"].items()) if "criterion_status" in expected else None,
         ),
-        None if path is None else str(path),
+        path=None if path is None else str(path),
         _checked=True,
     )

@@ -456,3 +456,48 @@ def test_the_remembered_scalar_tags_stay_bounded() -> None:
     parsed = _yaml._fast_parse(text)
     assert parsed is not _yaml._SLOW and parsed["k4999"] == "word4999"
     assert 0 < len(_yaml._plain_tags) <= 4096
+
+
+def _full(node: dict[str, Any]) -> Any:
+    """A valid value for ``node`` with every property the schema declares set (not null)."""
+    node = _resolved(node)
+    if "enum" in node:
+        return next(o for o in node["enum"] if o is not None)
+    kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
+    kind = next(k for k in kinds if k != "null")
+    if kind == "object":
+        if "properties" not in node:
+            extra = node.get("additionalProperties")
+            return {"k": _full(extra) if isinstance(extra, dict) else 1}
+        return {name: _full(sub) for name, sub in node["properties"].items()}
+    if kind == "array":
+        return [_full(node["items"])]
+    if kind == "string":
+        return TEXTS[node["pattern"]][0] if "pattern" in node else "text"
+    if kind in ("integer", "number"):
+        return int(node.get("minimum", 0)) + 1
+    return True
+
+
+def test_a_case_stating_every_fact_the_schema_knows_builds_every_field_by_both_paths() -> None:
+    """Every field of every case class is carried over by the fast path: a field added to
+    the schema and the precise path but not to _build makes this fail."""
+    document = _full(SCHEMA)
+    fast = _case._fast_case(document, None)
+    assert fast is not None
+    assert (fast, repr(fast)) == (lambda c: (c, repr(c)))(_precise(document, None))
+
+    def unset(value: Any, where: str) -> list[str]:
+        if type(value) not in _case._CASE_CLASSES:
+            return []
+        missing = []
+        for f in dataclasses.fields(value):
+            if f.init and f.name != "path":
+                item = getattr(value, f.name)
+                if item is None or item == () or item == {}:
+                    missing.append(f"{where}.{f.name}")
+                for inner in item if isinstance(item, tuple) else [item]:
+                    missing += unset(inner, f"{where}.{f.name}")
+        return missing
+
+    assert unset(fast, "case") == []

@@ -501,3 +501,14 @@ def test_a_case_stating_every_fact_the_schema_knows_builds_every_field_by_both_p
         return missing
 
     assert unset(fast, "case") == []
+
+
+def test_the_remembered_pattern_matches_stay_bounded_and_right() -> None:
+    check = _case._case_check()
+    first = dt.date(2000, 1, 1)
+    for day in range(5000):
+        text = (first + dt.timedelta(days=day)).isoformat()
+        assert check({"dates": {"request": text}, "request": {"treatment": "acupuncture"}})
+        assert not check({"dates": {"request": text + "x"}, "request": {"treatment": "acupuncture"}})
+    memories = [value for value in check.__globals__.values() if isinstance(value, _schemas._Matches)]
+    assert any(memories) and all(len(memory) <= 4096 for memory in memories)

@@ -556,8 +556,8 @@ class _Generator:
                 out(f"{ind}if {guard('number', f'type({x}) is float and not _isfinite({x})')}: return False")
             if within:
                 out(f"{ind}if {guard('number', f'not ({within})')}: return False")
-        if could_be("array") and keys & {"items", "minItems", "maxItems", "uniqueItems"} or (limits and could_be("array") and not bounded):
-            self.array(node, keys, x, depth, ind, limits, guard("array", ""), only("array"))
+        if could_be("array") and (keys & {"items", "minItems", "maxItems", "uniqueItems"} or (limits and not bounded)):
+            self.array(node, keys, x, depth, ind, limits, only("array"))
         if could_be("object") and (keys & {"properties", "additionalProperties", "required"} or (limits and not bounded)):
             self.object(node, keys, x, depth, ind, limits, only("object"))
         for word in ("allOf", "anyOf"):
@@ -579,7 +579,7 @@ class _Generator:
         self.functions += [f"def {name}(v):", *body, "    return True"]
         return name
 
-    def array(self, node: dict[str, Any], keys: set[str], x: str, depth: int, ind: str, limits: bool, test: str, only: bool) -> None:
+    def array(self, node: dict[str, Any], keys: set[str], x: str, depth: int, ind: str, limits: bool, only: bool) -> None:
         out = self.lines.append
         if not only:
             out(f"{ind}if isinstance({x}, list):")
@@ -620,7 +620,7 @@ class _Generator:
         # The properties' checks, the same ones written once: a case has many yes/no findings.
         bodies: dict[str, list[str]] = {}
         members: dict[str, list[str]] = {}
-        key, value = self.name("_k"), self.name("_v")
+        key, value, group = self.name("_k"), self.name("_v"), self.name("_group_of_")
         for prop, sub in properties.items():
             saved, self.lines = self.lines, []
             self.emit(sub, value, depth + 1, ind + "        ", limits)
@@ -643,14 +643,14 @@ class _Generator:
         ordered = sorted(bodies, key=lambda text: -len(members[text]))  # the likeliest first
         table = self.name("_group", {prop: number for number, text in enumerate(ordered) for prop in members[text]})
         out(f"{ind}for {key}, {value} in {x}.items():")
-        out(f"{ind}    group = {table}.get({key})")
+        out(f"{ind}    {group} = {table}.get({key})")
         branch = "if"
         for number, text in enumerate(ordered):
-            out(f"{ind}    {branch} group == {number}:")
+            out(f"{ind}    {branch} {group} == {number}:")
             self.lines.extend(bodies[text] or [f"{ind}        pass"])
             branch = "elif"
         if other:
-            out(f"{ind}    {'elif' if bodies else 'if'} group is None:")
+            out(f"{ind}    {'elif' if bodies else 'if'} {group} is None:")
             self.lines.extend(other)
 
 

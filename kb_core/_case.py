@@ -301,8 +301,9 @@ class Case:
         return found
 
 
-_CASE_CLASSES = frozenset({Dates, Worker, Diagnosis, PostSurgical, AddOn, Device, DeviceTrial, Program, Request,
-                           PriorTreatment, ConcurrentTreatment, Findings, Expected, Case})
+_BUILT_CLASSES = (Dates, Worker, Diagnosis, PostSurgical, AddOn, Device, DeviceTrial, Program, Request, PriorTreatment,
+                  ConcurrentTreatment, Findings, Expected, Case)  # every class a case is made of
+_CASE_CLASSES = frozenset(_BUILT_CLASSES)
 
 
 def _date(value: str | None, path: str, where: str, document: Any, location: tuple[Any, ...]) -> Date | None:
@@ -439,10 +440,21 @@ def checked_case(case: Case) -> Case:
     return checked
 
 
+# Generating the fast path (its check and constructors) takes ~10 ms, which ~30 µs saved per
+# case wins back only after a few hundred cases: a process reading a few (`mtus evaluate`)
+# keeps to the precise path, a batch or service changes over after these many.
+_PRECISE_BEFORE_FAST = 200
+_precise_parses = 0
+
+
 def _parse_case(data: Any, path: str | Path | None, limits_checked: bool) -> Case:
-    fast = _fast_case(data, path)
-    if fast is not None:
-        return fast
+    global _precise_parses
+    if _precise_parses >= _PRECISE_BEFORE_FAST:
+        fast = _fast_case(data, path)
+        if fast is not None:
+            return fast
+    else:
+        _precise_parses += 1
     return _precise_case(data, path, limits_checked)
 
 
@@ -624,11 +636,12 @@ def _maker(cls: type) -> Callable[..., Any]:
     return make
 
 
-_make_dates, _make_worker, _make_diagnosis, _make_post_surgical, _make_add_on, _make_device = map(
-    _maker, (Dates, Worker, Diagnosis, PostSurgical, AddOn, Device))
-_make_device_trial, _make_program, _make_request, _make_prior, _make_concurrent, _make_findings = map(
-    _maker, (DeviceTrial, Program, Request, PriorTreatment, ConcurrentTreatment, Findings))
-_make_expected, _make_case = _maker(Expected), _maker(Case)
+@functools.cache
+def _makers() -> tuple[Callable[..., Any], ...]:
+    """The fast constructors of :data:`_BUILT_CLASSES`, in that order, made on first use."""
+    return tuple(map(_maker, _BUILT_CLASSES))
+
+
 _from_iso = Date.fromisoformat
 _NO_FINDINGS: Mapping[str, Any] = MappingProxyType({})
 
@@ -657,6 +670,8 @@ def _build(data: Any, path: str | Path | None) -> Case | None:
     """The case from a document the generated check has accepted (what _precise_case builds).
     A field added to a case class must be added here too: tests/test_fast_case.py fails
     until it is (by keyword, so the order of the fields never matters)."""
+    (_make_dates, _make_worker, _make_diagnosis, _make_post_surgical, _make_add_on, _make_device, _make_device_trial,
+     _make_program, _make_request, _make_prior, _make_concurrent, _make_findings, _make_expected, _make_case) = _makers()
     given = data["dates"]
     injury = _day(given.get("injury"))
     request_day, ur_day = _day(given.get("request")), _day(given.get("ur_decision"))

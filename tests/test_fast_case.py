@@ -512,3 +512,17 @@ def test_the_remembered_pattern_matches_stay_bounded_and_right() -> None:
         assert not check({"dates": {"request": text + "x"}, "request": {"treatment": "acupuncture"}})
     memories = [value for value in check.__globals__.values() if isinstance(value, _schemas._Matches)]
     assert any(memories) and all(len(memory) <= 4096 for memory in memories)
+
+
+def test_a_process_parses_its_first_cases_the_precise_way_then_the_fast_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generating the fast path costs more than a few cases save: a one-case process never
+    pays for it, a batch takes it after the first cases."""
+    document = _seed()
+    monkeypatch.setattr(_case, "_precise_parses", 0)
+    monkeypatch.setattr(_case, "_fast_case", lambda *args: pytest.fail("the fast path was taken for a first case"))
+    for _ in range(_case._PRECISE_BEFORE_FAST):
+        assert kb_core.parse_case(document) == _precise(document, None)
+    monkeypatch.undo()
+    monkeypatch.setattr(_case, "_precise_parses", _case._PRECISE_BEFORE_FAST)
+    monkeypatch.setattr(_case, "_precise_case", lambda *args: pytest.fail("the precise path was taken for a valid case"))
+    assert kb_core.parse_case(document) == _case._fast_case(document, None)

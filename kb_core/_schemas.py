@@ -379,3 +379,314 @@ def case_fact_paths() -> frozenset[str]:
 def case_list_paths() -> frozenset[str]:
     """Fact paths whose value is a list (e.g. ``prior_treatments``)."""
     return _case_paths()[1]
+
+
+# ---------------------------------------------------------------- generated one-pass check
+#
+# For the hot path of a case mapping (kb.evaluate(mapping)) even the compiled closures above
+# cost a call per key. Here the schema and the document limits (NaN/inf, depth, sizes: what
+# check_document refuses) become the source text of ONE Python function, compiled once: a
+# loop per object and array, the checks of each property written out in place. It answers
+# only "valid and within the limits" (True) or "let the precise path judge" (False); it may
+# refuse more than jsonschema (then the precise path accepts the document), never less.
+# tests/test_fast_case.py keeps it in step with jsonschema and check_document.
+
+_GENERATED_KEYWORDS = frozenset({
+    "$ref", "type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "items",
+    "properties", "additionalProperties", "required", "anyOf", "allOf",
+})
+
+# Python conditions for each JSON type ({x}: the value). Exact types: a subclass (an IntEnum,
+# a bool, which Python counts as an int) is left to the precise path.
+_TYPE_CONDITIONS = {
+    "object": "type({x}) in _dicts",
+    "array": "type({x}) in _lists",
+    "string": "type({x}) is str",
+    "boolean": "({x} is True or {x} is False)",
+    "null": "{x} is None",
+    "integer": "type({x}) is int",
+    "number": "(type({x}) is float or type({x}) is int)",
+}
+
+
+def _unique_items(items: list[Any]) -> bool:
+    """jsonschema's uniqueItems (True is not 1); texts, the usual case, by one set."""
+    if all(type(item) is str for item in items):
+        return len(set(items)) == len(items)
+    return not any(_equal(items[i], items[j]) for i in range(len(items)) for j in range(i))
+
+
+class _Matches(dict[str, bool]):
+    """Whether a text matches a pattern, remembered: dates and ids repeat from case to case,
+    and a lookup costs a fraction of a regular expression search. Bounded."""
+
+    def __init__(self, search: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.search = search
+
+    def __missing__(self, text: str) -> bool:
+        found = self.search(text) is not None
+        if len(self) >= 4096:
+            self.clear()
+        self[text] = found
+        return found
+
+
+class _Generator:
+    """Writes the source of one check function for a schema (see above)."""
+
+    def __init__(self, root: dict[str, Any], limits: Any) -> None:
+        self.root = root
+        self.limits = limits
+        self.lines: list[str] = []
+        from kb_core._yaml import LocatedDict, LocatedList
+
+        mappings: tuple[type, ...] = (dict, LocatedDict)
+        sequences: tuple[type, ...] = (list, LocatedList)
+        self.names: dict[str, Any] = {"_unique": _unique_items, "_equal": _equal,
+                                      "_dicts": frozenset(mappings), "_lists": frozenset(sequences)}
+        self.count = 0
+        self.refs: list[str] = []
+        self.functions: list[str] = []  # anyOf branches, beside the check
+        self.shared: dict[tuple[str, Any], str] = {}
+
+    def name(self, prefix: str, value: Any = None, key: Any = None) -> str:
+        """A new variable name; one bound to ``value`` is shared by all uses of an equal ``key``
+        (so equal checks are written the same and grouped)."""
+        if key is not None and (prefix, key) in self.shared:
+            return self.shared[prefix, key]
+        self.count += 1
+        name = f"{prefix}{self.count}"
+        if value is not None:
+            self.names[name] = value
+        if key is not None:
+            self.shared[prefix, key] = name
+        return name
+
+    def emit(self, node: Any, x: str, depth: int, ind: str, limits: bool) -> None:
+        """Lines that ``return False`` unless the value in variable ``x`` is valid."""
+        out = self.lines.append
+        if depth > self.limits.max_depth:
+            out(f"{ind}return False")  # deeper than check_document allows
+            return
+        if node is False:
+            out(f"{ind}return False")
+            return
+        if node is True:
+            node = {}
+        if not isinstance(node, dict):
+            raise _Unsupported(repr(node))
+        keys = node.keys() - _ANNOTATIONS
+        if keys - _GENERATED_KEYWORDS:
+            raise _Unsupported(", ".join(sorted(keys - _GENERATED_KEYWORDS)))
+        if "$ref" in keys:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/$defs/") or ref[8:] not in self.root.get("$defs", {}) or ref in self.refs:
+                raise _Unsupported(f"$ref {ref}")  # recursive or elsewhere: not written out
+            self.refs.append(ref)
+            self.emit(self.root["$defs"][ref[8:]], x, depth, ind, limits)
+            self.refs.pop()
+            keys -= {"$ref"}
+            if not keys:
+                return
+        kinds = node.get("type")
+        kinds = None if kinds is None else [kinds] if isinstance(kinds, str) else list(kinds)
+        if kinds is not None and (not kinds or set(kinds) - set(_TYPE_CONDITIONS)):
+            raise _Unsupported(f"type {kinds}")
+        for word in ("enum", "const"):
+            if word in keys:
+                options = list(node[word]) if word == "enum" else [node[word]]
+                if not all(o is None or type(o) in (str, int, bool) for o in options):
+                    raise _Unsupported(word)  # a container or float option: its limits are not written out
+                if limits and any(isinstance(o, str) and len(o) > self.limits.max_text for o in options):
+                    raise _Unsupported(word)
+                if all(o is None or isinstance(o, str) for o in options):  # only a text equals a text
+                    options_set = frozenset(o for o in options if o is not None)
+                    texts = self.name("_texts", options_set, key=options_set)
+                    none = f"{x} is None or " if None in options else ""
+                    out(f"{ind}if not ({none}(isinstance({x}, str) and {x} in {texts})): return False")
+                else:
+                    values = self.name("_values", tuple(options))
+                    out(f"{ind}if not any(_equal({x}, o) for o in {values}): return False")
+        bounded = "enum" in keys or "const" in keys  # the value is one of a few short scalars
+        if kinds is not None:
+            out(f"{ind}if not ({' or '.join(_TYPE_CONDITIONS[k].format(x=x) for k in kinds)}): return False")
+        elif not bounded and not (keys & {"properties", "additionalProperties", "required", "items", "anyOf", "allOf"}):
+            if limits:  # any value: only the document limits apply
+                out(f"{ind}if not _within({x}, {depth}, _limits): return False")
+            if not keys:
+                return
+
+        def could_be(kind: str) -> bool:
+            return kinds is None or kind in kinds or (kind == "number" and "integer" in kinds)
+
+        def only(kind: str) -> bool:
+            return kinds is not None and set(kinds) <= ({kind, "integer"} if kind == "number" else {kind})
+
+        def guard(kind: str, condition: str) -> str:
+            """``condition`` applies to values of ``kind`` only (as JSON Schema keywords do)."""
+            if only(kind):
+                return condition
+            if kinds is not None and set(kinds) - ({kind, "integer"} if kind == "number" else {kind}) == {"null"}:
+                return f"{x} is not None and {condition}"  # the type is checked: not None is enough
+            test = {"string": f"isinstance({x}, str)", "array": f"isinstance({x}, list)", "object": f"isinstance({x}, dict)",
+                    "number": f"(isinstance({x}, (int, float)) and {x} is not True and {x} is not False)"}[kind]
+            return f"{test} and {condition}"
+
+        if could_be("string") and not bounded:
+            if limits:
+                out(f"{ind}if {guard('string', f'len({x}) > {self.limits.max_text}')}: return False")
+            for word, op in (("minLength", "<"), ("maxLength", ">")):
+                if word in keys:
+                    length = int(node[word])
+                    out(f"{ind}if {guard('string', f'len({x}) {op} {length}')}: return False")
+            if "pattern" in keys:
+                matches = self.name("_matches", _Matches(re.compile(node["pattern"]).search), key=node["pattern"])
+                out(f"{ind}if {guard('string', f'not {matches}[{x}]')}: return False")
+        if could_be("number") and not bounded:
+            words = [w for w in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum") if w in keys]
+            if any(not _is_number(node[w]) for w in words):
+                raise _Unsupported("a bound that is not a number")
+            ops = {"minimum": "{b} <= {x}", "exclusiveMinimum": "{b} < {x}", "maximum": "{x} <= {b}", "exclusiveMaximum": "{x} < {b}"}
+            within = " and ".join(ops[w].format(b=repr(node[w]), x=x) for w in words)
+            lower, upper = words and words[0].endswith("inimum"), words and words[-1].endswith("aximum")
+            # A bound on each side refuses NaN and the infinities too (every comparison with NaN is false).
+            if limits and (kinds is None or "number" in kinds) and not (lower and upper):
+                out(f"{ind}if {guard('number', f'type({x}) is float and not _isfinite({x})')}: return False")
+            if within:
+                out(f"{ind}if {guard('number', f'not ({within})')}: return False")
+        if could_be("array") and (keys & {"items", "minItems", "maxItems", "uniqueItems"} or (limits and not bounded)):
+            self.array(node, keys, x, depth, ind, limits, only("array"))
+        if could_be("object") and (keys & {"properties", "additionalProperties", "required"} or (limits and not bounded)):
+            self.object(node, keys, x, depth, ind, limits, only("object"))
+        for word in ("allOf", "anyOf"):
+            if word not in keys:
+                continue
+            if word == "allOf":  # every branch applies: written out in place, limits and all
+                for sub in node[word]:
+                    self.emit(sub, x, depth, ind, limits)
+                continue
+            branches = [self.branch(sub, depth) for sub in node[word]]
+            out(f"{ind}if not ({' or '.join(f'{b}({x})' for b in branches)}): return False")
+
+    def branch(self, node: Any, depth: int) -> str:
+        """A separate function for one anyOf branch (schema only: the main flow checks limits)."""
+        name = self.name("_branch")
+        saved, self.lines = self.lines, []
+        self.emit(node, "v", depth, "    ", limits=False)
+        body, self.lines = self.lines, saved
+        self.functions += [f"def {name}(v):", *body, "    return True"]
+        return name
+
+    def array(self, node: dict[str, Any], keys: set[str], x: str, depth: int, ind: str, limits: bool, only: bool) -> None:
+        out = self.lines.append
+        if not only:
+            out(f"{ind}if isinstance({x}, list):")
+            ind += "    "
+        if limits:
+            out(f"{ind}if len({x}) > {self.limits.max_items}: return False")
+        for word, op in (("minItems", "<"), ("maxItems", ">")):
+            if word in keys:
+                out(f"{ind}if len({x}) {op} {int(node[word])}: return False")
+        items = node.get("items", True)
+        if items is not True or limits:
+            item = self.name("_i")
+            out(f"{ind}for {item} in {x}:")
+            saved, self.lines = self.lines, []
+            self.emit(items, item, depth + 1, ind + "    ", limits)
+            body, self.lines = _merged(self.lines, ind + "    "), saved
+            self.lines.extend(body or [f"{ind}    pass"])
+        if node.get("uniqueItems") is True:
+            out(f"{ind}if not _unique({x}): return False")
+        if not only and self.lines[-1] == f"{ind[:-4]}if isinstance({x}, list):":
+            out(f"{ind}pass")
+
+    def object(self, node: dict[str, Any], keys: set[str], x: str, depth: int, ind: str, limits: bool, only: bool) -> None:
+        out = self.lines.append
+        if not only:
+            out(f"{ind}if isinstance({x}, dict):")
+            ind += "    "
+        properties = node.get("properties", {})
+        extra = node.get("additionalProperties", True)
+        if limits:
+            out(f"{ind}if len({x}) > {self.limits.max_items}: return False")
+        if extra is False:
+            known = self.name("_known", frozenset(properties), key=frozenset(properties))
+            out(f"{ind}if not {x}.keys() <= {known}: return False")
+        if node.get("required"):
+            required = self.name("_required", frozenset(node["required"]), key=frozenset(node["required"]))
+            out(f"{ind}if not {required} <= {x}.keys(): return False")
+        # The properties' checks, the same ones written once: a case has many yes/no findings.
+        bodies: dict[str, list[str]] = {}
+        members: dict[str, list[str]] = {}
+        key, value, group = self.name("_k"), self.name("_v"), self.name("_group_of_")
+        for prop, sub in properties.items():
+            saved, self.lines = self.lines, []
+            self.emit(sub, value, depth + 1, ind + "        ", limits)
+            body, self.lines = _merged(self.lines, ind + "        "), saved
+            text = "\n".join(body)
+            bodies.setdefault(text, body)
+            members.setdefault(text, []).append(prop)
+        saved, self.lines = self.lines, []
+        if extra is not False and (extra is not True or limits):
+            self.emit(extra, value, depth + 1, ind + "        ", limits)
+        other, self.lines = _merged(self.lines, ind + "        "), saved
+        if not bodies and not other:
+            if not only and self.lines[-1] == f"{ind[:-4]}if isinstance({x}, dict):":
+                out(f"{ind}pass")
+            return
+        if extra is False and len(bodies) == 1:  # one check for every key (e.g. all dates)
+            out(f"{ind}for {value} in {x}.values():")
+            self.lines.extend(line[4:] for line in next(iter(bodies.values())) or [f"{ind}        pass"])
+            return
+        ordered = sorted(bodies, key=lambda text: -len(members[text]))  # the likeliest first
+        table = self.name("_group", {prop: number for number, text in enumerate(ordered) for prop in members[text]})
+        out(f"{ind}for {key}, {value} in {x}.items():")
+        out(f"{ind}    {group} = {table}.get({key})")
+        branch = "if"
+        for number, text in enumerate(ordered):
+            out(f"{ind}    {branch} {group} == {number}:")
+            self.lines.extend(bodies[text] or [f"{ind}        pass"])
+            branch = "elif"
+        if other:
+            out(f"{ind}    {'elif' if bodies else 'if'} {group} is None:")
+            self.lines.extend(other)
+
+
+def _merged(lines: list[str], ind: str) -> list[str]:
+    """``if a: return False`` lines at one level as one ``if a or b: return False`` (fewer
+    steps for the interpreter; ``or`` keeps their order, so a type test still comes first)."""
+    head, tail = f"{ind}if ", ": return False"
+    if len(lines) < 2 or not all(line.startswith(head) and line.endswith(tail) for line in lines):
+        return lines
+    return [head + " or ".join(f"({line[len(head):-len(tail)]})" for line in lines) + tail]
+
+
+@cache
+def generated_check(name: str, limits: Any) -> Check | None:
+    """The schema ``name`` and the document ``limits`` (a ``_yaml.Limits``) as one generated
+    function: True only for a document both jsonschema and ``check_document`` accept. None
+    when the schema uses a keyword the generator does not write out."""
+    return _generated(schema(name), limits, f"{name}.schema.json")
+
+
+def _generated(root: dict[str, Any], limits: Any, label: str) -> Check | None:
+    import math
+
+    from kb_core import _yaml
+
+    generator = _Generator(root, limits)
+    try:
+        generator.emit(root, "document", 0, "    ", limits=True)
+    except (_Unsupported, TypeError, ValueError, re.error):
+        return None
+    source = "\n".join([*generator.functions, "def check(document):", *generator.lines, "    return True"])
+    namespace = {**generator.names, "_within": _yaml._within, "_isfinite": math.isfinite, "_limits": limits}
+    try:
+        exec(compile(source, f"<generated check of {label}>", "exec"), namespace)  # noqa: S102 - our own schema's text
+    except (SyntaxError, RecursionError):  # pragma: no cover - nesting beyond Python's limits
+        return None
+    check: Check = namespace["check"]
+    check.source = source  # type: ignore[attr-defined]  # for reading when a test fails
+    return check

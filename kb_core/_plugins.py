@@ -91,10 +91,11 @@ def _search_path_key() -> tuple[Any, ...] | None:
         return None
     stamps: list[Any] = [_INSTALLED_FORMAT, sys.version, ENTRY_POINT_GROUP]
     for entry in sys.path:
+        shown = entry if isinstance(entry, str) else repr(entry)  # the key is written as JSON
         try:
-            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+            stamps.append((shown, os.stat(entry or ".").st_mtime_ns))
         except (OSError, TypeError, ValueError):
-            stamps.append((entry, None))
+            stamps.append((shown, None))
     return tuple(stamps)
 
 

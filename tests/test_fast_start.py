@@ -116,6 +116,13 @@ def test_the_cache_turned_off_or_a_finder_of_its_own_asks_importlib_metadata(fak
     assert _seen(_plugins.entry_points(group="mtus")) == expected and not _listings(fake_path)
 
 
+def test_a_search_path_entry_that_is_not_text_is_keyed_by_its_repr(fake_path: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", [*fake_path, Path(fake_path[0])])  # a Path: importlib.metadata accepts it
+    expected = [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group="mtus")]
+    assert [(ep.name, ep.value) for ep in _plugins.entry_points(group="mtus")] == expected
+    assert len(_listings(fake_path)) == 1
+
+
 def test_entry_points_of_this_environment_are_those_importlib_metadata_finds() -> None:
     ours = sorted(_seen(_plugins.entry_points(group="mtus")))
     assert ours == sorted(_seen(importlib.metadata.entry_points(group="mtus")))

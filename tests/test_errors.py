@@ -77,3 +77,15 @@ def test_error_tree_has_one_root() -> None:
     for cls in (kb_core.GuidelineError, kb_core.GraphError, kb_core.CaseError, kb_core.PluginError, kb_core.EvaluatorError, kb_core.ExportError):
         assert issubclass(cls, kb_core.KBError)
     assert issubclass(kb_core.GraphError, kb_core.GuidelineError)
+
+
+def test_a_request_on_the_day_of_injury_is_accepted_by_both_case_paths_and_the_day_before_is_not() -> None:
+    from kb_core import _case
+
+    same_day = {"dates": {"injury": "2016-09-12", "request": "2016-09-12", "ur_decision": "2016-09-12"}, "request": {"treatment": "physical_therapy"}}
+    assert _case._precise_case(same_day, None, limits_checked=False).dates.request == _case._fast_case(same_day, None).dates.request  # type: ignore[union-attr]
+    for late in ("request", "ur_decision"):
+        before = {**same_day, "dates": {**same_day["dates"], late: "2016-09-11"}}
+        assert _case._fast_case(before, None) is None  # left to the precise path, which refuses it
+        with pytest.raises(kb_core.CaseError, match="before the date of injury"):
+            _case._precise_case(before, None, limits_checked=False)

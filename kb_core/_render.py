@@ -10,7 +10,7 @@ import json
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from kb_core._model import CriterionResult, Determination, Status
@@ -165,6 +165,11 @@ def _result(r: CriterionResult, plain_fact: Callable[[Any], Any] = _plain, fragm
             k if type(k) is str else str(k): v if type(v) in plain_types else plain_fact(v) for k, v in facts.items()
         },
     }
+    return _with_optional_fields(out, needed, approvable, plugin, decides)
+
+
+def _with_optional_fields(out: dict[str, Any], needed: str | None, approvable: int | None, plugin: str | None, decides: bool) -> dict[str, Any]:
+    """A result's keys written only when they say something (both JSON paths)."""
     if needed is not None:
         out["documentation_needed"] = needed
     if approvable is not None:
@@ -186,10 +191,7 @@ def _json_native(value: Any) -> Any:
     if kind in _ENCODED_AS_IS:
         return value
     if kind is tuple or kind is list:
-        for item in value:
-            if type(item) not in _ENCODED_AS_IS:
-                return [_json_native(v) for v in value]
-        return value
+        return value if _all_encoded_as_is(value) else [_json_native(v) for v in value]
     convert = _native_converters.get(kind)
     if convert is not None:
         return convert(value)
@@ -199,7 +201,7 @@ def _json_native(value: Any) -> Any:
     return _plain(value)
 
 
-def _all_encoded_as_is(items: tuple[Any, ...]) -> bool:
+def _all_encoded_as_is(items: Iterable[Any]) -> bool:
     for item in items:
         if type(item) not in _ENCODED_AS_IS:
             return False
@@ -223,22 +225,10 @@ def _encoded_result(r: Any, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
         "parameters": entry[1] if entry is not None and entry[0] is parameters else _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once),
         "facts": facts,
     }
-    if type(facts) is not dict:
+    if type(facts) is not dict or not _all_encoded_as_is(facts.values()):
+        # converted in a copy; a dict of plain values goes to orjson as it is
         out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
-    else:
-        for v in facts.values():
-            if type(v) not in as_is:  # converted in a copy; a mapping of plain values goes to orjson as it is
-                out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
-                break
-    if needed is not None:
-        out["documentation_needed"] = needed
-    if approvable is not None:
-        out["approvable"] = approvable
-    if plugin is not None:
-        out["plugin"] = plugin
-    if not decides:
-        out["decides"] = False
-    return out
+    return _with_optional_fields(out, needed, approvable, plugin, decides)
 
 
 # A criterion's parameters are one mapping per knowledge-base plan, the same object in every

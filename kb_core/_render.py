@@ -190,8 +190,11 @@ def _json_native(value: Any) -> Any:
     kind = type(value)
     if kind in _ENCODED_AS_IS:
         return value
-    if kind is tuple or kind is list:
-        return value if _all_encoded_as_is(value) else [_json_native(v) for v in value]
+    if kind is tuple or kind is list:  # (inline, not _all_encoded_as_is: the hot path of canonical JSON)
+        for item in value:
+            if type(item) not in _ENCODED_AS_IS:
+                return [_json_native(v) for v in value]
+        return value
     convert = _native_converters.get(kind)
     if convert is not None:
         return convert(value)
@@ -225,9 +228,13 @@ def _encoded_result(r: Any, plain_fact: Callable[[Any], Any]) -> dict[str, Any]:
         "parameters": entry[1] if entry is not None and entry[0] is parameters else _encoded_once(parameters, _PARAMETERS_DEPTH, _plain_params_once),
         "facts": facts,
     }
-    if type(facts) is not dict or not _all_encoded_as_is(facts.values()):
-        # converted in a copy; a dict of plain values goes to orjson as it is
+    if type(facts) is not dict:
         out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
+    else:
+        for v in facts.values():
+            if type(v) not in as_is:  # converted in a copy; a dict of plain values goes to orjson as it is
+                out["facts"] = {k: v if type(v) in as_is else plain_fact(v) for k, v in facts.items()}
+                break
     return _with_optional_fields(out, needed, approvable, plugin, decides)
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
@@ -269,6 +269,22 @@ _NOT_A_FINDING = (None, None, None, None)  # what the fast check unpacks from an
 _CHOICE_SLOTS = 4096  # cached version choices kept per knowledge base (one per date and kind)
 
 
+class _Choice(NamedTuple):
+    """What :meth:`KnowledgeBase._choose` decides once for every case sharing the request
+    kind and the dates that choose the version."""
+
+    treatment: str | None
+    version: SourceVersion | None
+    plan: tuple[Any, ...]
+    receipt: Receipt
+    on: dt.date
+    licensed: bool
+    early: str | None = None  # what ends the evaluation early: _NOT_ADDRESSED, _UNAVAILABLE or why there are no criteria
+    lean: tuple[tuple[Any, ...], ...] | None = None  # the plan as decide() runs it; None where only evaluate() decides
+    rows: tuple[tuple[Any, ...], ...] = ()  # the plan as evaluate() runs it (_row)
+    default_combine: bool = False  # kb_core's default rule alone combines the results
+
+
 def _line_in_file(path: str | None, location: tuple[str | int, ...]) -> int | None:
     """The line of ``location`` in the case file, for an error message (error path only)."""
     if path is None:
@@ -300,7 +316,7 @@ class KnowledgeBase:
         self._evaluators = dict(evaluators)
         self._plans: dict[tuple[str, str], tuple[_Step, ...]] = {}
         # (request kind, request date, UR date if no request date) -> what _choose returns
-        self._choices: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # (kind, the dates that choose) -> plan
+        self._choices: dict[tuple[Any, ...], _Choice] = {}  # (kind, the dates that choose) -> the choice
         self._graph: Any = None
         self.skipped_plugins: dict[str, str] = {}  # plugin name -> why it was left out
         self.unknown_disabled: tuple[str, ...] = ()  # names given to disable that no plugin has
@@ -508,8 +524,8 @@ class KnowledgeBase:
         if licensed and not _decided_by_encoded_text(decision, results):
             return self._unavailable(case, treatment, version, on, receipt, results)  # type: ignore[arg-type]
         return _new_determination(
-            case.case_id, treatment, decision, summary, requested, approved, results, receipt,  # type: ignore[union-attr]
-            _deciding_of(decision, counted),
+            case.case_id, treatment, decision, summary, requested, approved, results, receipt,  # type: ignore[union-attr, arg-type]  # an early end (no treatment) returned above
+            _deciding(decision, counted),
         )
 
     def evaluate_many(self, cases: Iterable[Case | Mapping[str, Any] | str | Path], *, strict: bool = False) -> list[Determination]:
@@ -556,7 +572,7 @@ class KnowledgeBase:
         if not case._checked:  # type: ignore[union-attr]  # as in evaluate
             case = checked_case(case)  # type: ignore[arg-type]
         choice = self._chosen(case)  # type: ignore[arg-type]
-        lean = choice[7]
+        lean = choice.lean
         if lean is None:  # an early end, a licensed text or a plugin's own combine hook
             return _record(self.evaluate(case, strict=strict))
         request = case.request  # type: ignore[union-attr]
@@ -565,8 +581,9 @@ class KnowledgeBase:
         priors = case.prior_treatments  # type: ignore[union-attr]
         limit = self.time_limit
         started = perf_counter() if limit is not None else 0.0
-        # Only failing results are kept: the default rule and the deciding criteria pass over
-        # the others (an error never gets here: evaluate() reports it).
+        # Only failing results that decide are kept, as _run_rows counts them: the default rule
+        # and the deciding criteria pass over the others (an error never gets here:
+        # evaluate() reports it).
         failing = []
         for func, params, only_in, cid, role, undocumented_decides, step in lean:
             if only_in and only_in.isdisjoint(regions):
@@ -589,15 +606,15 @@ class KnowledgeBase:
             if status is _NOT_MET:
                 failing.append(_new_row(_LeanRow, (cid, status, role, True, approvable)))
             elif status is _NOT_DOCUMENTED:
-                decides = undocumented_decides[purpose] if purpose in undocumented_decides else step.burden.effect(purpose) == "fails"
-                failing.append(_new_row(_LeanRow, (cid, status, role, decides, approvable)))
+                if undocumented_decides[purpose] if purpose in undocumented_decides else step.burden.effect(purpose) == "fails":
+                    failing.append(_new_row(_LeanRow, (cid, status, role, True, approvable)))
         if limit is not None and perf_counter() - started > limit:
             return _record(self.evaluate(case, strict=strict))  # evaluate names the criterion that overran
         requested = request.implied_quantity
         decision, approved, _ = default_decision(failing, requested)
-        return _new_row(DecisionRecord, (case.case_id, choice[0], decision, requested, approved, _deciding(decision, failing)))  # type: ignore[union-attr]
+        return _new_row(DecisionRecord, (case.case_id, choice.treatment, decision, requested, approved, _deciding(decision, failing)))  # type: ignore[union-attr]
 
-    def _chosen(self, case: Case) -> tuple[Any, ...]:
+    def _chosen(self, case: Case) -> _Choice:
         """What :meth:`_choose` returns for the case, after :meth:`check_case`'s checks, cached
         by the request kind and the dates the choice reads (a kind found in the cache was
         checked when it was first met)."""
@@ -627,35 +644,31 @@ class KnowledgeBase:
             self._choices[key] = choice
         return choice
 
-    def _choose(self, kind: str, case: Case) -> tuple[Any, ...]:
-        """Treatment, governing version, plan, receipt, version date and whether the version
-        is a licensed text, what ends the evaluation early (None, _NOT_ADDRESSED,
-        _UNAVAILABLE or why there are no criteria), the plan as decide() runs it (None
-        where only evaluate() decides), the plan as evaluate() runs it (:func:`_row`) and
-        whether kb_core's default rule alone combines the results: the same for every case
-        sharing the kind and the dates :meth:`evaluate` keys it by, so it caches them."""
+    def _choose(self, kind: str, case: Case) -> _Choice:
+        """The :class:`_Choice` for the case: the same for every case sharing the kind and
+        the dates :meth:`evaluate` keys it by, so it caches them."""
         on, chosen_by = self._era.version_date(case)
         if kind in self._era.not_addressed:
-            return None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED, None, (), False
+            return _Choice(None, None, (), self._receipt(None, chosen_by), on, False, _NOT_ADDRESSED)
         treatment = self.treatment_for(kind, on)
         if treatment is None:
             why = f"no installed plugin encodes criteria for {self.guidelines.treatment_kinds[kind]} requests"
-            return None, None, (), self._receipt(None, chosen_by), on, False, why, None, (), False
+            return _Choice(None, None, (), self._receipt(None, chosen_by), on, False, why)
         version = self.version_for(treatment, on)
         if version is None:
             why = f"no governing guideline version for {treatment} is in force on {on}"
-            return treatment, None, (), self._receipt(None, chosen_by), on, False, why, None, (), False
+            return _Choice(treatment, None, (), self._receipt(None, chosen_by), on, False, why)
         plan = self._plan(treatment, version)
         licensed = self.licensed(version.id)
         receipt = self._receipt(version, chosen_by)
         if not plan and licensed:
-            return treatment, version, plan, receipt, on, licensed, _UNAVAILABLE, None, (), False
+            return _Choice(treatment, version, plan, receipt, on, licensed, _UNAVAILABLE)
         if not plan:
             why = f"no criteria are encoded for {version.label} ({version.id})"
-            return treatment, version, plan, receipt, on, licensed, why, None, (), False
+            return _Choice(treatment, version, plan, receipt, on, licensed, why)
         lean = None if licensed or not self._default_combine[treatment] else _lean_plan(plan)
         rows = tuple(_row(step) for step in plan)
-        return treatment, version, plan, receipt, on, licensed, None, lean, rows, self._default_combine[treatment]
+        return _Choice(treatment, version, plan, receipt, on, licensed, None, lean, rows, self._default_combine[treatment])
 
     def check_case(self, case: Case) -> None:
         """Check what the case schema cannot: the treatments it names exist here.
@@ -922,18 +935,11 @@ def _as_case(case: Any) -> Case:
     return parse_case(case)
 
 
-def _deciding(decision: Decision, results: Iterable[Any]) -> tuple[str, ...]:
-    """The criteria that decided, in plan order: a plugin's error always; a failing result
-    that decides unless the request is certified."""
-    return tuple(
-        r.criterion for r in results
-        if r.status is _ERROR or (decision is not Decision.CERTIFIED and r.decides and r.status in _FAILING)
-    )
-
-
-def _deciding_of(decision: Decision, counted: list[CriterionResult]) -> tuple[str, ...]:
-    """:func:`_deciding` of the results :meth:`KnowledgeBase._run_rows` counts (errors, and
-    failing results that decide): all of them, unless the request is certified."""
+def _deciding(decision: Decision, counted: Iterable[Any]) -> tuple[str, ...]:
+    """The criteria that decided, in plan order, from the results that may decide (errors,
+    and failing results that decide, as :meth:`KnowledgeBase._run_rows` and
+    :meth:`KnowledgeBase.decide` keep them): all of them, unless the request is certified
+    (then only errors)."""
     if decision is not _CERTIFIED:
         return tuple([r.criterion for r in counted])
     return tuple([r.criterion for r in counted if r.status is _ERROR])

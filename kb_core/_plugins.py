@@ -132,25 +132,26 @@ def _cached_installed(key: tuple[Any, ...]) -> _Installed:
     from kb_core._cache import cache_dir, trusted, write_atomically
 
     where = cache_dir()
+    if where is None:  # the cache is turned off
+        return _from_metadata()
     text = json.dumps(key)
-    path = None if where is None else where / f"installed-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
-    if path is not None:
-        try:
-            if trusted(path):
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                if stored["key"] == json.loads(text):
-                    points = tuple(
-                        InstalledEntryPoint(name, value, ENTRY_POINT_GROUP, None if dist is None else InstalledDistribution(*dist))
-                        for name, value, dist in stored["points"]
-                    )
-                    return points, stored["core_version"]
-        except Exception:  # absent, corrupt, from another format: ask importlib.metadata
-            pass
+    stored_key = json.loads(text)  # the key as JSON gives it back (tuples as lists)
+    path = where / f"installed-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+    try:
+        if trusted(path):
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored["key"] == stored_key:
+                points = tuple(
+                    InstalledEntryPoint(name, value, ENTRY_POINT_GROUP, None if dist is None else InstalledDistribution(*dist))
+                    for name, value, dist in stored["points"]
+                )
+                return points, stored["core_version"]
+    except Exception:  # absent, corrupt, from another format: ask importlib.metadata
+        pass
     points, core = _from_metadata()
-    if path is not None:
-        stored = {"key": json.loads(text), "core_version": core,
-                  "points": [[ep.name, ep.value, None if ep.dist is None else [ep.dist.name, ep.dist.version]] for ep in points]}
-        write_atomically(path, json.dumps(stored).encode(), keep="installed-*.json")
+    stored = {"key": stored_key, "core_version": core,
+              "points": [[ep.name, ep.value, None if ep.dist is None else [ep.dist.name, ep.dist.version]] for ep in points]}
+    write_atomically(path, json.dumps(stored).encode(), keep="installed-*.json")
     return points, core
 
 
@@ -167,10 +168,6 @@ def entry_points(group: str) -> tuple[InstalledEntryPoint, ...]:
 def core_version() -> str | None:
     """mtus-kb's installed version, or None (a source tree without an install)."""
     return _installed()[1]
-
-
-def _dist_name_version(dist: InstalledDistribution) -> tuple[str, str]:
-    return dist.name, dist.version
 
 
 @record
@@ -193,7 +190,7 @@ def first_party_plugins() -> Mapping[str, str]:
     """Plugin name -> module of the treatment plugins shipped in mtus-kb's own distribution."""
     return {
         ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)
-        if ep.dist is not None and _canonical(_dist_name_version(ep.dist)[0]) == CORE_DISTRIBUTION
+        if ep.dist is not None and _canonical(ep.dist.name) == CORE_DISTRIBUTION
     }
 
 
@@ -318,7 +315,7 @@ def build_manager(
     if entry_points_too:
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = ep.dist
-            dist_name, dist_release = _dist_name_version(dist) if dist is not None else ("", "")
+            dist_name, dist_release = (dist.name, dist.version) if dist is not None else ("", "")
             ours = dist is not None and _canonical(dist_name) == CORE_DISTRIBUTION and first_party.get(ep.name) == ep.value
             if ep.name in reserved_names() and not ours:
                 # Refused before import: a third party cannot replace kb_core or a first-party plugin.

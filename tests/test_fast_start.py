@@ -18,7 +18,6 @@ import pickle
 import subprocess
 import sys
 import types
-import zipfile
 from pathlib import Path
 from typing import Any
 

@@ -13,6 +13,8 @@ import kb_core
 
 AMTG_2007 = "MTUS Acupuncture Medical Treatment Guidelines (2007)"
 ACOEM_2004_PRESUMED = "ACOEM Practice Guidelines, 2nd ed. (2004), presumed correct before the MTUS"
+AMTG_2009 = "MTUS Acupuncture Medical Treatment Guidelines (2009)"
+AMTG_2017 = "MTUS Acupuncture Medical Treatment Guidelines (8 CCR §9792.24.1 as amended effective 2017-12-01)"
 PSTG_2009 = "MTUS Postsurgical Treatment Guidelines (2009)"
 PSTG_2017 = "MTUS Postsurgical Treatment Guidelines (8 CCR §9792.24.3 as amended effective 2017-12-01)"
 
@@ -25,6 +27,11 @@ def _label(kb: kb_core.KnowledgeBase, treatment: str, request: str, service: str
 
 @pytest.mark.parametrize(("day", "label"), [("2007-06-14", None), ("2007-06-15", AMTG_2007)])
 def test_the_acupuncture_guidelines_govern_from_2007_06_15(kb: kb_core.KnowledgeBase, day: str, label: str | None) -> None:
+    assert _label(kb, "acupuncture", day) == label
+
+
+@pytest.mark.parametrize(("day", "label"), [("2017-11-30", AMTG_2009), ("2017-12-01", AMTG_2017)])
+def test_the_amended_acupuncture_guidelines_govern_from_2017_12_01(kb: kb_core.KnowledgeBase, day: str, label: str) -> None:
     assert _label(kb, "acupuncture", day) == label
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 

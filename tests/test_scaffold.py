@@ -11,7 +11,7 @@ import pytest
 from kb_core.errors import KBError
 from kb_core.scaffold import new_plugin
 
-from test_packaging import ROOT, _fresh_env, _pip, _source_copy
+from test_packaging import _fresh_env, _pip, _source_copy
 
 
 def test_scaffolded_plugin_is_inert_until_enabled_then_passes_the_kit(tmp_path: Path) -> None:

@@ -27,3 +27,14 @@ def test_improvement_not_stated_at_all_is_named_as_such(kb: kb_core.KnowledgeBas
     # CM17-0015849: six visits given, their outcome not stated.
     reason = _reason(kb, "CM17-0015849.yaml", "physical_medicine.continuation_functional_improvement")
     assert reason == "no objective functional improvement from the prior visits is documented"
+
+
+def test_a_count_in_hours_or_weeks_without_its_rate_is_named_by_its_unit(kb: kb_core.KnowledgeBase) -> None:
+    # Neither resolves to visits; the reason says which rate is missing.
+    for unit, missing in (("hours", "without hours a day"), ("weeks", "without a weekly frequency")):
+        det = kb.evaluate({
+            "dates": {"injury": "2015-01-05", "request": "2015-03-02"},
+            "request": {"treatment": "physical_therapy", "body_regions": ["lumbar_spine"], "quantity": 8, "unit": unit},
+        })
+        (stated,) = [r for r in det.criteria if r.criterion == "physical_medicine.visits_stated"]
+        assert stated.status is kb_core.Status.NOT_DOCUMENTED and missing in stated.reason, (unit, stated.reason)

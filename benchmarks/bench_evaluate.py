@@ -32,6 +32,9 @@ Three "floor" rows show what a figure cannot go below without changing the desig
 plugins' evaluators called directly (the plugin contract: one Python call returning one
 ``Finding`` per criterion), ``kb.decide`` (the engine without the trace), and a fresh
 interpreter importing what kb_core cannot start without (pluggy, dataclasses, datetime).
+One more start-up row adds the other standard-library modules a cold load imports today
+(pathlib, hashlib, json, pickle): the cold load minus that row is kb_core's own code and
+``load()``.
 """
 
 from __future__ import annotations
@@ -223,6 +226,9 @@ def wheel_environment(where: Path) -> Path:
 # What kb_core cannot start without: pluggy (plugins; it imports inspect and typing), the
 # dataclasses of the model (the public API's contract) and datetime (every case has dates).
 FLOOR_MODULES = ("pluggy", "dataclasses", "datetime")
+# The other standard-library modules a cold load imports today (paths, the cache key's
+# sha256, the installed-plugin cache, the guideline cache): the next row shows their cost.
+STDLIB_ALSO = ("pathlib", "hashlib", "json", "pickle")
 
 
 def start_up(python: Path, runs: int, label: str = "") -> list[tuple[str, float, float, str]]:
@@ -232,14 +238,16 @@ def start_up(python: Path, runs: int, label: str = "") -> list[tuple[str, float,
     commands = [
         [str(python), "-c", "pass"],
         [str(python), "-c", f"import {', '.join(FLOOR_MODULES)}"],
+        [str(python), "-c", f"import {', '.join(FLOOR_MODULES + STDLIB_ALSO)}"],
         [str(python), "-c", "import kb_core; kb_core.load()"],
         [str(mtus), "evaluate", str(ROOT / "examples" / "seed-work-conditioning.yaml")],
     ]
     with tempfile.TemporaryDirectory(prefix="mtus-kb-bench-cache-") as cache:
-        bare, floor, start, cli = wall_ms_each(commands, runs, {**_process_env(), "MTUS_KB_CACHE_DIR": cache})
+        bare, floor, stdlib, start, cli = wall_ms_each(commands, runs, {**_process_env(), "MTUS_KB_CACHE_DIR": cache})
     return [
         (f"bare interpreter start{label}", bare, 1.0, "ms"),
         (f"  floor: importing {', '.join(FLOOR_MODULES)}{label}", floor, floor / bare, "ms"),
+        (f"  the floor and {', '.join(STDLIB_ALSO)}{label}", stdlib, stdlib / bare, "ms"),
         (f"cold import kb_core; kb_core.load(){label}", start, start / bare, "ms"),
         (f"mtus evaluate (seed example){label}", cli, cli / bare, "ms"),
     ]

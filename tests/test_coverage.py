@@ -105,6 +105,15 @@ def test_low_back_pt_in_2024_names_the_acoem_low_back_guideline_in_force_and_why
     assert "Physical Medicine Guidelines" not in kb_core.determination_json(det)  # no 2009/2016 criterion ran
 
 
+def test_under_the_licensed_text_a_statutory_cap_that_still_fails_is_named_and_decides() -> None:
+    det = KB.evaluate(ROOT / "tests" / "cases" / "chiropractic" / "acoem-era-2018-cap-nearly-used-still-applies-no-criteria.yaml")
+    assert det.decision is Decision.CRITERIA_UNAVAILABLE and det.deciding_criteria == ("chiropractic.visit_cap",)
+    assert "Still applies on this date: chiropractic.visit_cap (not met: " in det.summary
+    assert det.summary.endswith("; at most 4 could be certified).")
+    met = [r.criterion for r in det.criteria if r.status is kb_core.Status.MET]
+    assert not any(cid in det.summary for cid in met)  # only what fails is named
+
+
 def test_mtus_plugins_lists_the_new_plugins() -> None:
     from click.testing import CliRunner
 

@@ -4,26 +4,15 @@ the figures are given to ``main``, which only judges them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import module_from_file
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_evaluate", ROOT / "benchmarks" / "bench_evaluate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench()
+bench = module_from_file(ROOT / "benchmarks" / "bench_evaluate.py")
 BUDGETS = json.loads((ROOT / "benchmarks" / "budgets.json").read_text("utf-8"))["budgets"]
 
 

@@ -8,24 +8,14 @@ rewrites them (``--update``) when a change of output is intended.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from pathlib import Path
-from types import ModuleType
+
+from conftest import module_from_file
 
 import kb_core
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("golden", ROOT / "tools" / "golden.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-golden = _tool()
+golden = module_from_file(ROOT / "tools" / "golden.py")
 
 
 def test_every_sample_case_gives_its_recorded_output(kb: kb_core.KnowledgeBase) -> None:

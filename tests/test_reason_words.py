@@ -38,3 +38,10 @@ def test_a_count_in_hours_or_weeks_without_its_rate_is_named_by_its_unit(kb: kb_
         })
         (stated,) = [r for r in det.criteria if r.criterion == "physical_medicine.visits_stated"]
         assert stated.status is kb_core.Status.NOT_DOCUMENTED and missing in stated.reason, (unit, stated.reason)
+
+
+def test_reported_improvement_accepted_in_an_acute_injury_is_named_as_such(kb: kb_core.KnowledgeBase) -> None:
+    det = kb.evaluate(Path(__file__).parent / "cases" / "physical_medicine" / "acute-injury-continuation-on-reported-benefit-certified.yaml")
+    (result,) = [r for r in det.criteria if r.criterion == "physical_medicine.continuation_functional_improvement"]
+    assert result.status is kb_core.Status.MET
+    assert result.reason == "improvement (reported, accepted in an acute injury) from the prior visits is documented"

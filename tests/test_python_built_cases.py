@@ -84,3 +84,11 @@ def test_the_batch_path_checks_a_case_changed_in_python_too(kb: kb_core.Knowledg
     with pytest.raises(kb_core.CaseError, match="built in Python"):
         kb.decide_many([with_request(case, frequency_per_week=math.nan)])
     assert kb.decide(with_request(case, frequency_per_week=2)).decision is kb.evaluate(case).decision
+
+
+def test_a_case_shows_no_private_field_even_after_evaluation(kb: kb_core.KnowledgeBase) -> None:
+    case = kb_core.load_case(ROOT / "examples" / "seed-work-conditioning.yaml")
+    kb.evaluate(case)  # fills the case's memo of prior treatments by kind
+    shown = repr(case)
+    assert "_prior_memo" not in shown and "_checked" not in shown
+    assert shown.startswith("Case(dates=Dates(") and "case_id=" in shown

@@ -36,7 +36,7 @@ PYTHON_FILES = ["kb_core/_kb.py", "kb_core/_defaults.py", "kb_core/_case.py", "p
 YAML_FILES = ["guidelines/chiropractic.yaml", "guidelines/physical_medicine.yaml", "guidelines/common.yaml"]
 # Fast, decision-checking tests first (-x stops at the first failure); the slow packaging,
 # scaffold and conformance-kit tests add little here and are left out.
-TESTS = ["tests/test_cases.py", "tests/test_kb_corrections.py", "tests/test_version_boundaries.py", "tests/test_acoem_topic_dates.py", "tests/test_reason_words.py", "tests/test_authorized_visits.py", "tests/test_errors.py", "tests/test_plugin_contract_edges.py", "tests/test_speed_paths.py", "tests/test_graph.py", "tests/test_cli.py", "tests/test_properties.py"]
+TESTS = ["tests/test_cases.py", "tests/test_kb_corrections.py", "tests/test_version_boundaries.py", "tests/test_acoem_topic_dates.py", "tests/test_reason_words.py", "tests/test_authorized_visits.py", "tests/test_errors.py", "tests/test_plugin_contract_edges.py", "tests/test_speed_paths.py", "tests/test_python_built_cases.py", "tests/test_coverage.py", "tests/test_graph.py", "tests/test_cli.py", "tests/test_properties.py"]
 QUICK_TESTS = ["tests/test_cases.py", "tests/test_kb_corrections.py", "tests/test_version_boundaries.py", "tests/test_acoem_topic_dates.py", "tests/test_reason_words.py", "tests/test_errors.py", "tests/test_graph.py"]
 
 # (pattern, replacement, kind): applied to one occurrence on one line.

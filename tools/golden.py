@@ -43,12 +43,12 @@ def _short(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def fingerprint(kb: object, path: Path) -> str:
+def fingerprint(kb: kb_core.KnowledgeBase, path: Path) -> str:
     """``json:<hash> text:<hash>`` of the determination of ``path``, or ``error:<hash>``."""
     import kb_core
 
     try:
-        det = kb.evaluate(kb_core.load_case(path))  # type: ignore[attr-defined]
+        det = kb.evaluate(kb_core.load_case(path))
     except kb_core.KBError as exc:
         return f"error:{_short(str(exc).replace(str(ROOT), '<root>'))}"
     return fingerprint_of(det)
@@ -66,7 +66,7 @@ def fingerprint_of(det: kb_core.Determination) -> str:
     return f"json:{_short(kb_core.determination_json(det))} text:{_short(kb_core.determination_text(det))}"
 
 
-def current(kb: object, paths: Iterable[Path]) -> dict[str, str]:
+def current(kb: kb_core.KnowledgeBase, paths: Iterable[Path]) -> dict[str, str]:
     return {path.relative_to(ROOT).as_posix(): fingerprint(kb, path) for path in paths}
 
 

@@ -19,6 +19,14 @@ settings.register_profile("ci", max_examples=300, deadline=None, suppress_health
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def sample_case_files() -> list[Path]:
+    """Every sample case file: the examples beside the README and all of tests/cases. (The
+    biofeedback example plugin's cases need that plugin installed: its own tests run them.)"""
+    from kb_core._yaml import data_files
+
+    return data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+
+
 def module_from_file(path: Path) -> ModuleType:
     """A repository script (benchmarks/, tools/) imported by its path: they are not packages."""
     spec = importlib.util.spec_from_file_location(path.stem, path)

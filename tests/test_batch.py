@@ -16,13 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kb_core
-from conftest import load_first_party
-from kb_core._yaml import data_files
+from conftest import load_first_party, sample_case_files
 from kb_core.testing import case_dicts, one_fact_varied
 from test_plugins import CASE, make_plugin, visits
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+SAMPLE_FILES = sample_case_files()
 KB = load_first_party()
 BUDGET = settings(max_examples=min(settings().max_examples, 150))  # the ci profile asks 300: bounded here
 

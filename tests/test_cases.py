@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 import kb_core
-from conftest import load_first_party
-from kb_core._yaml import data_files
+from conftest import load_first_party, sample_case_files
 from kb_core.agree import mismatches
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 
 
 def _param(path: Path) -> object:

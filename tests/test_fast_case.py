@@ -27,11 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kb_core
+from conftest import sample_case_files
 from kb_core import _case, _schemas, _yaml
-from kb_core._yaml import CASE_LIMITS, data_files
+from kb_core._yaml import CASE_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 SCHEMA = _schemas.schema("case")
 BUDGET = settings(max_examples=min(settings().max_examples, 200), deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 
 import kb_core
-from conftest import load_first_party
-from kb_core._yaml import data_files
+from conftest import load_first_party, sample_case_files
 from kb_plugins import _text
 from kb_plugins._caps import once_per_case
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 
 
 def _outputs(kb: kb_core.KnowledgeBase, cases: list[kb_core.Case]) -> list[tuple[str, str, str]]:

@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 
 import kb_core
-from conftest import load_first_party
+from conftest import load_first_party, sample_case_files
 from kb_core import Finding, Status, evaluator
-from kb_core._yaml import data_files
 from test_plugins import CASE, make_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 
 
 def _eager(reason: Any) -> Any:

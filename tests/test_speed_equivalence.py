@@ -18,12 +18,12 @@ import pytest
 import yaml
 
 import kb_core
-from conftest import load_first_party
+from conftest import load_first_party, sample_case_files
 from kb_core import _render, _schemas, _yaml
 from kb_core._yaml import data_files
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 DATA_FILES = data_files([ROOT / "examples", ROOT / "tests", ROOT / "guidelines"])
 
 

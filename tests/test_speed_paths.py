@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 import kb_core
+from conftest import sample_case_files
 from kb_core import _kb, _render, _yaml
-from kb_core._yaml import CASE_LIMITS, GUIDELINE_LIMITS, Limits, data_files
+from kb_core._yaml import CASE_LIMITS, GUIDELINE_LIMITS, Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 
 
 def _located_check_passes(document: Any, limits: Limits) -> bool:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import kb_core
+from conftest import sample_case_files
 from kb_core._render import DECIDING_CRITERIA_LABEL
-from kb_core._yaml import data_files
 from kb_core.agree import CaseOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE_FILES = data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+CASE_FILES = sample_case_files()
 
 
 def deciding_line_ids(text: str) -> list[str]:

@@ -33,10 +33,9 @@ BLANK = "*"
 
 
 def case_files() -> list[Path]:
-    from kb_core._yaml import data_files
+    from conftest import sample_case_files  # tests/ is on the path: pytest's, or main()'s
 
-    # The biofeedback example plugin's cases need that plugin installed: its own tests run them.
-    return data_files([*sorted((ROOT / "examples").glob("*.yaml")), ROOT / "tests" / "cases"])
+    return sample_case_files()
 
 
 def _short(text: str) -> str:

@@ -335,16 +335,20 @@ def case_document(case: Case) -> dict[str, Any]:
     """The case as the mapping a case file holds (dates as ISO text, absent facts left out):
     ``parse_case(case_document(c))`` gives a case equal to ``c``."""
 
+    def fields_of(kind: Any, value: Any) -> dict[str, Any]:
+        """The fields a document holds, without those left at a default a file leaves out."""
+        fields, values = _document_fields(kind), _field_values(kind)(value)
+        return {
+            name: v if type(v) in _PLAIN_SCALARS else plain(v) for (name, droppable, default), v in zip(fields, values)
+            if v is not None and not (droppable and bool(v == default))
+        }
+
     def plain(value: Any) -> Any:
         kind: Any = type(value)
         if kind in _PLAIN_SCALARS:  # the usual leaf, answered before the costlier tests below
             return value
         if kind in _CASE_CLASSES:
-            fields, values = _document_fields(kind), _field_values(kind)(value)
-            return {
-                name: v if type(v) in _PLAIN_SCALARS else plain(v) for (name, droppable, default), v in zip(fields, values)
-                if v is not None and not (droppable and bool(v == default))
-            }
+            return fields_of(kind, value)
         if isinstance(value, Date):
             return value.isoformat()
         if isinstance(value, (tuple, list)):
@@ -352,11 +356,8 @@ def case_document(case: Case) -> dict[str, Any]:
         if isinstance(value, Mapping):
             return {k: plain(v) for k, v in value.items()}
         if hasattr(value, "__dataclass_fields__"):
-            if hasattr(type(value), "__dataclass_fields__"):  # an instance: its fields' defaults known once
-                return {
-                    name: plain(v) for name, droppable, default in _document_fields(type(value))  # type: ignore[arg-type]
-                    if (v := getattr(value, name)) is not None and not (droppable and bool(v == default))
-                }
+            if hasattr(kind, "__dataclass_fields__"):  # an instance: its fields' defaults known once
+                return fields_of(kind, value)
             return {
                 name: plain(v) for name, f in value.__dataclass_fields__.items()
                 if f.init and not name.startswith("_") and (v := getattr(value, name)) is not None and not _is_default(f, v)
@@ -398,8 +399,9 @@ def _document_fields(cls: Any) -> tuple[tuple[str, bool, Any], ...]:
 def _field_values(cls: Any) -> Callable[[Any], tuple[Any, ...]]:
     """Reads the values of :func:`_document_fields` in one call."""
     names = [name for name, _, _ in _document_fields(cls)]
-    read = operator.attrgetter(*names)
-    return read if len(names) > 1 else lambda value: (read(value),)
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    return lambda value: tuple(getattr(value, name) for name in names)  # attrgetter gives one value bare, or needs a name
 
 
 def _is_default(f: Any, value: Any) -> bool:
